@@ -1,0 +1,36 @@
+"""asgilab: run real ASGI servers and measure them, for the course notebooks.
+
+    from asgilab import serve, load
+    with serve("asgilab.demo:app") as server:
+        run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
+    run
+
+`plots` and `upstream` are imported on first use, so a server process started by `serve` does
+not pay for matplotlib or FastAPI it never uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from asgilab.env import versions
+from asgilab.load import ENGINES, load, load_sync
+from asgilab.results import Record, Run, table
+from asgilab.server import Server, ServerError, serve, stop_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENGINES", "Record", "Run", "Server", "ServerError", "load", "load_sync",
+    "plots", "serve", "stop_all", "table", "upstream", "versions",
+]
+
+if TYPE_CHECKING:
+    from asgilab import plots, upstream
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("plots", "upstream", "checks", "demo"):
+        return importlib.import_module(f"asgilab.{name}")
+    raise AttributeError(f"module 'asgilab' has no attribute {name!r}")

@@ -1,0 +1,43 @@
+"""Entry point of a server process: uvicorn's own command line, plus a watchdog.
+
+`asgilab.serve` starts ``python -m asgilab._launch <uvicorn arguments>`` in a new process group and
+hands it the read end of a pipe whose write end only the parent holds. When the parent dies in any
+way (``kill -9`` of a Jupyter kernel included) the pipe reports end-of-file, and the watchdog ends
+the whole process group, so uvicorn's worker processes go too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+PARENT_FD_ENV = "ASGILAB_PARENT_FD"
+GRACE_S = 2.0
+
+
+def _end_group_when_parent_dies(fd: int) -> None:
+    try:
+        while os.read(fd, 64):
+            pass
+    except OSError:
+        pass
+    group = os.getpgid(0)
+    os.killpg(group, signal.SIGTERM)  # uvicorn shuts down gracefully and reaps its workers
+    time.sleep(GRACE_S)
+    os.killpg(group, signal.SIGKILL)
+
+
+def main() -> None:
+    fd = os.environ.pop(PARENT_FD_ENV, None)
+    if fd is not None:
+        threading.Thread(target=_end_group_when_parent_dies, args=(int(fd),), daemon=True).start()
+    from uvicorn.main import main as uvicorn_main
+
+    uvicorn_main(args=sys.argv[1:], prog_name="uvicorn")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""A load generator that is not the bottleneck.
+
+    run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
+
+Closed loop by default: ``concurrency`` workers each send their next request as soon as the last
+one answered, until ``requests`` were sent. With ``rate=`` it is an open loop instead: request *i* is
+due at ``i / rate`` seconds whether or not earlier ones answered, and latency counts from when it was
+due (see `Record`). Every request has a ``timeout``, the whole run a ``deadline``; failures are
+counted in the `Run`, never raised from the middle of it.
+
+The default engine is aiohttp: on the course's 2-core machine it adds the least of its own time
+(see the README and ``benchmarks/accuracy.py``). ``engine="httpx2"`` and ``engine="httpx"`` use one
+shared ``AsyncClient`` each, so the course can show what the tool itself costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+import threading
+import time
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable
+from urllib.parse import urljoin, urlsplit
+
+from asgilab.results import Record, Run
+
+__all__ = ["ENGINES", "load", "load_sync", "check_loopback"]
+
+MAX_REQUESTS = 1_000_000
+PROBE_INTERVAL_S = 0.01
+
+Send = Callable[[str], Awaitable[int]]  # url -> status code
+
+
+@asynccontextmanager
+async def _aiohttp(connections: int, ssl: Any) -> AsyncIterator[Send]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections, ssl=ssl)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+
+        async def send(url: str) -> int:
+            async with session.get(url, allow_redirects=False) as response:
+                await response.read()
+                return response.status
+
+        yield send
+
+
+def _httpx_engine(module_name: str) -> Callable[[int, Any], AbstractAsyncContextManager[Send]]:
+    @asynccontextmanager
+    async def engine(connections: int, ssl: Any) -> AsyncIterator[Send]:
+        httpx = __import__(module_name)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        verify = True if ssl is None else ssl
+        # Timeouts are enforced by the load loop for every engine alike, not by the client.
+        async with httpx.AsyncClient(limits=limits, timeout=None, verify=verify, trust_env=False) as client:
+
+            async def send(url: str) -> int:
+                response = await client.get(url)
+                return response.status_code
+
+            yield send
+
+    return engine
+
+
+ENGINES: dict[str, Callable[[int, Any], AbstractAsyncContextManager[Send]]] = {
+    "aiohttp": _aiohttp,
+    "httpx2": _httpx_engine("httpx2"),
+    "httpx": _httpx_engine("httpx"),
+}
+
+
+def check_loopback(url: str, allow_remote: bool = False) -> None:
+    """Refuse any host but this machine's loopback unless ``allow_remote`` is given."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+    if allow_remote:
+        return
+    host = parts.hostname
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"refusing to send load to {host!r}: the course loads only this machine's loopback"
+            " (127.0.0.1, ::1, localhost). Pass allow_remote=True only for a server you own."
+        )
+
+
+async def load(
+    url: str,
+    requests: int = 100,
+    concurrency: int = 10,
+    *,
+    timeout: float = 10.0,
+    deadline: float = 60.0,
+    rate: float | None = None,
+    probe: str | None = None,
+    probe_interval: float = PROBE_INTERVAL_S,
+    warmup: int = 0,
+    engine: str = "aiohttp",
+    label: str | None = None,
+    ssl: Any = None,
+    allow_remote: bool = False,
+) -> Run:
+    """Send ``requests`` GET requests to ``url``, at most ``concurrency`` at a time; return a `Run`.
+
+    - ``timeout``: seconds for each request; a slower one is recorded as error ``"timeout"``.
+    - ``deadline``: seconds for the whole run; requests still running or unsent then are recorded
+      as ``"deadline"`` errors and the run ends.
+    - ``rate``: requests per second for an open loop (``concurrency`` then caps requests in flight).
+    - ``probe``: a path such as ``"/ping"`` polled one at a time on its own connection while the run
+      lasts; its latencies land in ``run.probe_records``. A blocked event loop shows here.
+    - ``warmup``: requests sent (and not recorded) before the run, to open connections and warm caches.
+    - ``engine``: ``"aiohttp"`` (default), ``"httpx2"`` or ``"httpx"``.
+    - ``ssl``: an ``ssl.SSLContext`` for HTTPS to a server with a private CA (see `asgilab.upstream`).
+    """
+    check_loopback(url, allow_remote)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {sorted(ENGINES)}, got {engine!r}")
+    if not 1 <= requests <= MAX_REQUESTS:
+        raise ValueError(f"requests must be between 1 and {MAX_REQUESTS}")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if not (timeout > 0 and deadline > 0 and math.isfinite(deadline)):
+        raise ValueError("timeout and deadline must be positive, finite seconds")
+    if rate is not None and not rate > 0:
+        raise ValueError("rate must be a positive number of requests per second")
+
+    run = Run(url=url, requests=requests, concurrency=concurrency, engine=engine, rate=rate, label=label)
+    connections = min(concurrency, requests)
+    async with ENGINES[engine](connections, ssl) as send:
+        if warmup:
+            await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _ in range(min(warmup, connections))))
+            for _ in range(warmup - min(warmup, connections)):
+                await _timed(send, url, timeout, 0.0)
+        probe_task = None
+        done = asyncio.Event()
+        t0 = time.perf_counter()
+        if probe is not None:
+            run.probe_path = probe
+            probe_task = asyncio.create_task(
+                _probe(urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
+            )
+        slots: list[Record | None] = [None] * requests
+        body = _open_loop(send, url, slots, concurrency, rate, timeout, t0) if rate else _closed_loop(
+            send, url, slots, concurrency, timeout, t0
+        )
+        try:
+            await asyncio.wait_for(body, deadline)
+        except asyncio.TimeoutError:
+            run.stopped_by_deadline = True
+        end = time.perf_counter() - t0
+        done.set()
+        if probe_task is not None:
+            await probe_task
+    run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
+    finished = [r.end for r in run.records if r.error != "deadline"]
+    run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)
+    return run
+
+
+async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: float | None = None) -> Record:
+    start = time.perf_counter() - t0
+    status, error = None, None
+    try:
+        status = await asyncio.wait_for(send(url), timeout)
+    except asyncio.TimeoutError:
+        error = "timeout"
+    except Exception as exc:  # noqa: BLE001 - every failure is data for the run
+        error = type(exc).__name__
+    return Record(start=start, end=time.perf_counter() - t0, status=status, error=error, scheduled=scheduled)
+
+
+async def _closed_loop(
+    send: Send, url: str, slots: list[Record | None], concurrency: int, timeout: float, t0: float
+) -> None:
+    indices = iter(range(len(slots)))
+
+    async def worker() -> None:
+        for i in indices:  # workers share one iterator: each takes the next unsent request
+            try:
+                slots[i] = await _timed(send, url, timeout, t0)
+            except asyncio.CancelledError:
+                now = time.perf_counter() - t0
+                slots[i] = Record(start=now, end=now, error="deadline")
+                raise
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(slots)))))
+
+
+async def _open_loop(
+    send: Send, url: str, slots: list[Record | None], concurrency: int, rate: float, timeout: float, t0: float
+) -> None:
+    in_flight = asyncio.Semaphore(concurrency)
+    tasks = []
+
+    async def one(i: int, due: float) -> None:
+        try:
+            async with in_flight:
+                slots[i] = await _timed(send, url, timeout, t0, scheduled=due)
+        except asyncio.CancelledError:
+            now = time.perf_counter() - t0
+            slots[i] = Record(start=now, end=now, error="deadline", scheduled=due)
+            raise
+
+    try:
+        for i in range(len(slots)):
+            due = i / rate
+            delay = due - (time.perf_counter() - t0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, due)))
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _probe(
+    url: str,
+    engine: str,
+    ssl: Any,
+    timeout: float,
+    interval: float,
+    t0: float,
+    done: asyncio.Event,
+    records: list[Record],
+) -> None:
+    # Its own client and connection: the canary must not queue behind the load's connection pool.
+    async with ENGINES[engine](1, ssl) as send:
+        while not done.is_set():
+            records.append(await _timed(send, url, timeout, t0))
+            try:
+                await asyncio.wait_for(done.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+
+
+def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: Any) -> Run:
+    """`load` for scripts and plain functions. Inside a running event loop (a notebook cell),
+    it runs the load in a thread of its own; prefer ``await load(...)`` there."""
+    coro = load(url, requests, concurrency, **options)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    result: list[Run] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="asgilab-load")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]

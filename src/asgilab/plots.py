@@ -1,0 +1,151 @@
+"""Matplotlib figures of load runs: one plot, one point.
+
+Each function returns the matplotlib ``Figure`` (Jupyter displays it) and accepts ``ax=`` to draw
+into an existing axes instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from asgilab.results import Run
+
+__all__ = ["timeline", "cdf", "compare", "scaling", "probe"]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    plt.close(fig)  # Jupyter shows the returned figure once; do not show it a second time
+    return fig, ax
+
+
+def timeline(run: Run, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """One horizontal bar per request, from when it was sent to when it answered.
+
+    Overlapping bars mean the server worked on requests together; a staircase means it served
+    them one (or one batch) at a time. Failed requests are drawn in red.
+    """
+    fig, ax = _axes(ax, (7, 3.8))
+    order = sorted(run.records, key=lambda r: (r.start, r.end))
+    for i, r in enumerate(order):
+        color = "tab:blue" if r.ok else "tab:red"
+        if r.scheduled is not None and r.scheduled < r.start:
+            ax.barh(i, r.start - r.scheduled, left=r.scheduled, height=1.0, color="tab:orange", linewidth=0)
+        ax.barh(i, max(r.end - r.start, 1e-4), left=r.start, height=1.0, color=color, linewidth=0)
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_ylabel("request (in order sent)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(-0.5, max(len(order), 1) - 0.5)
+    ax.invert_yaxis()
+    ax.set_title(title or f"{run.name}: {len(order)} requests, wall {run.wall_s:.2f} s")
+    return fig
+
+
+def cdf(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency distribution") -> Figure:
+    """Latency CDF of each run: the fraction of requests that answered within x seconds."""
+    fig, ax = _axes(ax)
+    for run in [runs] if isinstance(runs, Run) else runs:
+        lat = sorted(run.latencies)
+        if not lat:
+            continue
+        ys = [(i + 1) / len(lat) for i in range(len(lat))]
+        ax.step(lat, ys, where="post", label=run.name)
+    ax.set_xlabel("latency (s)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(title)
+    return fig
+
+
+def compare(
+    runs: Sequence[Run],
+    metric: str = "wall_s",
+    ax: Axes | None = None,
+    title: str | None = None,
+    ideal: float | None = None,
+) -> Figure:
+    """Side-by-side bars of one figure (``wall_s``, ``throughput_rps``, ``p99_s``, ``probe_max_s``...)."""
+    fig, ax = _axes(ax)
+    values = [getattr(run, metric) for run in runs]
+    names = [run.name for run in runs]
+    bars = ax.bar(range(len(runs)), [0 if math.isnan(v) else v for v in values], color="tab:blue")
+    ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize="small")
+    ax.set_xticks(range(len(runs)), names, rotation=20 if len(runs) > 3 else 0, ha="right" if len(runs) > 3 else "center")
+    ax.set_ylabel(_LABELS.get(metric, metric))
+    if ideal is not None:
+        ax.axhline(ideal, color="tab:green", linestyle="--", label=f"ideal {_fmt(ideal)}")
+        ax.legend(fontsize="small")
+    ax.set_title(title or _LABELS.get(metric, metric))
+    return fig
+
+
+def scaling(
+    series: dict[str, Sequence[Run]],
+    metric: str = "wall_s",
+    ax: Axes | None = None,
+    title: str | None = None,
+    ideal: dict[int, float] | None = None,
+) -> Figure:
+    """A figure against concurrency, one line per series: ``{"def": runs, "async def": runs}``.
+
+    The 40-thread staircase of a ``def`` endpoint shows up here as a step at 41.
+    """
+    fig, ax = _axes(ax)
+    for name, runs in series.items():
+        xs = [run.concurrency for run in runs]
+        ax.plot(xs, [getattr(run, metric) for run in runs], marker="o", label=name)
+    if ideal:
+        xs = sorted(ideal)
+        ax.plot(xs, [ideal[x] for x in xs], linestyle="--", color="gray", label="ideal")
+    ax.set_xlabel("concurrent requests")
+    ax.set_ylabel(_LABELS.get(metric, metric))
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title or f"{_LABELS.get(metric, metric)} against concurrency")
+    return fig
+
+
+def probe(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Canary latency during the run") -> Figure:
+    """The probe's latency over time: flat near zero while the event loop is free, tall spikes
+    while something blocks it."""
+    fig, ax = _axes(ax)
+    for run in [runs] if isinstance(runs, Run) else runs:
+        pts = [(r.start, r.latency) for r in run.probe_records]
+        if pts:
+            ax.plot(*zip(*pts), marker=".", label=f"{run.name} ({run.probe_path})")
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_ylabel("probe latency (s)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title)
+    return fig
+
+
+_LABELS = {
+    "wall_s": "wall time (s)",
+    "throughput_rps": "throughput (requests/s)",
+    "p50_s": "median latency (s)",
+    "p90_s": "p90 latency (s)",
+    "p99_s": "p99 latency (s)",
+    "max_s": "max latency (s)",
+    "mean_s": "mean latency (s)",
+    "effective_concurrency": "effective concurrency",
+    "probe_max_s": "worst probe latency (s)",
+}
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:.3g}"

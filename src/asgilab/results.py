@@ -1,0 +1,253 @@
+"""Per-request records of a load run, and the statistics the course reads off them."""
+
+from __future__ import annotations
+
+import html
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Record:
+    """One request: times are seconds since the start of the run (``time.perf_counter`` based).
+
+    ``scheduled`` is when an open-loop run *meant* to send the request; for a closed loop it
+    equals ``start``. Latency counted from ``scheduled`` includes time spent waiting to be sent,
+    which is what a user of a saturated service experiences (coordinated omission).
+    """
+
+    start: float
+    end: float
+    status: int | None = None
+    error: str | None = None
+    scheduled: float | None = None
+
+    @property
+    def latency(self) -> float:
+        return self.end - self.start
+
+    @property
+    def latency_from_schedule(self) -> float:
+        return self.end - (self.start if self.scheduled is None else self.scheduled)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 400
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    if len(values) == 1:
+        return float(values[0])
+    # statistics.quantiles with n=1000 gives cut points at 0.1 % steps, interpolated ("inclusive").
+    cuts = statistics.quantiles(values, n=1000, method="inclusive")
+    index = round(pct * 10)
+    if index <= 0:
+        return float(min(values))
+    if index >= 1000:
+        return float(max(values))
+    return float(cuts[index - 1])
+
+
+@dataclass
+class Run:
+    """The outcome of one load run: its parameters, one `Record` per request, and probe records."""
+
+    url: str
+    requests: int
+    concurrency: int
+    engine: str
+    records: list[Record] = field(default_factory=list)
+    probe_records: list[Record] = field(default_factory=list)
+    probe_path: str | None = None
+    rate: float | None = None
+    label: str | None = None
+    wall_s: float = math.nan
+    stopped_by_deadline: bool = False
+
+    # -- counts -------------------------------------------------------------------------
+    @property
+    def ok(self) -> int:
+        return sum(r.ok for r in self.records)
+
+    @property
+    def errors(self) -> int:
+        return len(self.records) - self.ok
+
+    @property
+    def error_kinds(self) -> dict[str, int]:
+        """How many requests failed, by kind: ``timeout``, ``status 503``, exception names."""
+        kinds: dict[str, int] = {}
+        for r in self.records:
+            if r.ok:
+                continue
+            kind = r.error or f"status {r.status}"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        return kinds
+
+    # -- figures ------------------------------------------------------------------------
+    @property
+    def latencies(self) -> list[float]:
+        """Latencies of the successful requests, in seconds."""
+        if self.rate is not None:
+            return [r.latency_from_schedule for r in self.records if r.ok]
+        return [r.latency for r in self.records if r.ok]
+
+    @property
+    def throughput_rps(self) -> float:
+        return self.ok / self.wall_s if self.wall_s > 0 else math.nan
+
+    def latency_pct(self, pct: float) -> float:
+        return percentile(self.latencies, pct)
+
+    @property
+    def p50_s(self) -> float:
+        return self.latency_pct(50)
+
+    @property
+    def p90_s(self) -> float:
+        return self.latency_pct(90)
+
+    @property
+    def p99_s(self) -> float:
+        return self.latency_pct(99)
+
+    @property
+    def max_s(self) -> float:
+        lat = self.latencies
+        return max(lat) if lat else math.nan
+
+    @property
+    def mean_s(self) -> float:
+        lat = self.latencies
+        return statistics.fmean(lat) if lat else math.nan
+
+    @property
+    def effective_concurrency(self) -> float:
+        """Sum of all request latencies divided by wall time: how many requests were in flight
+        on average. Near ``concurrency`` when the server overlaps them, near 1 when it serialises."""
+        total = sum(r.latency for r in self.records)
+        return total / self.wall_s if self.wall_s > 0 else math.nan
+
+    @property
+    def probe_latencies(self) -> list[float]:
+        return [r.latency for r in self.probe_records if r.ok]
+
+    @property
+    def probe_max_s(self) -> float:
+        """The worst canary latency: how long the server was unable to answer ``/ping``."""
+        lat = [r.latency for r in self.probe_records]
+        return max(lat) if lat else math.nan
+
+    @property
+    def probe_p50_s(self) -> float:
+        return percentile(self.probe_latencies, 50)
+
+    # -- views --------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.label or self.url
+
+    def to_dict(self) -> dict[str, Any]:
+        """The headline figures as plain numbers (the CLI's ``--json``)."""
+        d: dict[str, Any] = {
+            "label": self.label,
+            "url": self.url,
+            "engine": self.engine,
+            "requests": self.requests,
+            "concurrency": self.concurrency,
+            "rate": self.rate,
+            "ok": self.ok,
+            "errors": self.errors,
+            "error_kinds": self.error_kinds,
+            "wall_s": self.wall_s,
+            "throughput_rps": self.throughput_rps,
+            "mean_s": self.mean_s,
+            "p50_s": self.p50_s,
+            "p90_s": self.p90_s,
+            "p99_s": self.p99_s,
+            "max_s": self.max_s,
+            "effective_concurrency": self.effective_concurrency,
+            "stopped_by_deadline": self.stopped_by_deadline,
+        }
+        if self.probe_path is not None:
+            d.update(
+                probe_path=self.probe_path,
+                probe_count=len(self.probe_records),
+                probe_p50_s=self.probe_p50_s,
+                probe_max_s=self.probe_max_s,
+            )
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+    def records_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(r) for r in self.records]
+
+    def summary(self) -> str:
+        """One line a learner can read aloud."""
+        text = (
+            f"{self.name}: {self.ok}/{len(self.records)} ok in {self.wall_s:.3f} s"
+            f" ({self.throughput_rps:.0f} req/s) at concurrency {self.concurrency};"
+            f" p50 {_ms(self.p50_s)}, p99 {_ms(self.p99_s)}, max {_ms(self.max_s)};"
+            f" effective concurrency {self.effective_concurrency:.1f}"
+        )
+        if self.errors:
+            text += f"; errors {self.error_kinds}"
+        if self.probe_path is not None:
+            text += f"; {self.probe_path} worst {_ms(self.probe_max_s)}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"<Run {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        return table([self])._repr_html_()
+
+
+def _ms(seconds: float) -> str:
+    return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
+
+
+_COLUMNS = [
+    ("run", lambda r: r.name),
+    ("ok", lambda r: f"{r.ok}/{len(r.records)}"),
+    ("concurrency", lambda r: r.concurrency if r.rate is None else f"rate {r.rate:g}/s"),
+    ("wall (s)", lambda r: f"{r.wall_s:.3f}"),
+    ("req/s", lambda r: f"{r.throughput_rps:.0f}"),
+    ("p50", lambda r: _ms(r.p50_s)),
+    ("p99", lambda r: _ms(r.p99_s)),
+    ("max", lambda r: _ms(r.max_s)),
+    ("eff. conc.", lambda r: f"{r.effective_concurrency:.1f}"),
+    ("probe worst", lambda r: _ms(r.probe_max_s) if r.probe_path else ""),
+    ("errors", lambda r: ", ".join(f"{k}: {v}" for k, v in r.error_kinds.items())),
+]
+
+
+class Table:
+    """Several runs side by side: plain text in a terminal, an HTML table in Jupyter."""
+
+    def __init__(self, runs: Iterable[Run]):
+        self.runs = list(runs)
+        self.rows = [[str(get(r)) for _, get in _COLUMNS] for r in self.runs]
+
+    def __repr__(self) -> str:
+        header = [name for name, _ in _COLUMNS]
+        widths = [max([len(h)] + [len(row[i]) for row in self.rows]) for i, h in enumerate(header)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in self.rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in _COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def table(runs: Iterable[Run]) -> Table:
+    """A comparison table of runs (the last expression of a cell displays it)."""
+    return Table(runs)

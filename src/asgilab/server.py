@@ -1,0 +1,314 @@
+"""Live uvicorn servers that always start (or fail clearly) and always die.
+
+    with serve("asgilab.demo:app") as server:
+        ...  # server.url, server.pid, server.logs()
+
+The server is the real ``uvicorn`` command line in a subprocess, on 127.0.0.1 and a free port, in a
+process group of its own. Stopping ends the whole group (workers included) and reaps it; so does the
+end of the Python process that started it, even a ``kill -9`` of a Jupyter kernel (see `_launch`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from asgilab._launch import PARENT_FD_ENV
+
+__all__ = ["Server", "ServerError", "serve", "stop_all", "running_servers"]
+
+STARTUP_TIMEOUT_S = 10.0
+STOP_GRACE_S = 3.0
+LOG_TAIL_LINES = 25
+
+_running: set[Server] = set()
+_lock = threading.Lock()
+
+
+class ServerError(RuntimeError):
+    """A server could not start. The message ends with the tail of the server's own output."""
+
+
+class Server:
+    """One uvicorn server process group. Use `serve` to make one."""
+
+    def __init__(
+        self,
+        app: str,
+        *,
+        workers: int = 1,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        app_dir: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = STARTUP_TIMEOUT_S,
+        **uvicorn_options: Any,
+    ) -> None:
+        if ":" not in app:
+            raise ValueError(f"app must look like 'module:attribute', e.g. 'lab02_app:app'; got {app!r}")
+        if not _is_loopback(host):
+            raise ValueError(f"course servers bind to loopback only (127.0.0.1, ::1); got host {host!r}")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        if uvicorn_options.get("reload"):
+            raise ValueError("reload is not supported: stop and serve again after an edit")
+        self.app = app
+        self.workers = workers
+        self.host = host
+        self.requested_port = port
+        self.port: int | None = port
+        self.app_dir = Path(app_dir) if app_dir is not None else Path.cwd()
+        self.env = env or {}
+        self.startup_timeout = startup_timeout
+        self.uvicorn_options = {"log_level": "info", "access_log": False, **uvicorn_options}
+        self.scheme = "https" if "ssl_certfile" in uvicorn_options else "http"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+        self._parent_fd: int | None = None
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:53117`` (no trailing slash)."""
+        if self.port is None:
+            raise RuntimeError("server not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("server not started")
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def logs(self) -> str:
+        """Everything the server printed so far (stdout and stderr together)."""
+        if self._log_file is None:
+            return ""
+        return Path(self._log_file.name).read_text(errors="replace")
+
+    def start(self) -> Server:
+        """Start and wait until *this* process answers HTTP; raise `ServerError` otherwise."""
+        if self.running:
+            return self
+        attempts = 1 if self.requested_port is not None else 3
+        for attempt in range(attempts):
+            self._spawn()
+            try:
+                self._wait_until_ready()
+                return self
+            except _PortTaken:
+                self.stop()  # another program took the free port we picked; pick another
+                if attempt == attempts - 1:
+                    raise ServerError(self._failure(f"port {self.port} is in use")) from None
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        """End the process group (SIGTERM, then SIGKILL after a grace period) and reap it."""
+        process, self.process = self.process, None
+        with _lock:
+            _running.discard(self)
+        if self._parent_fd is not None:
+            os.close(self._parent_fd)
+            self._parent_fd = None
+        if process is None:
+            return
+        members = _group_members(process.pid)
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+        # Workers orphaned by a killed supervisor are reaped by init; wait until they are gone.
+        psutil.wait_procs(members, timeout=STOP_GRACE_S)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"running at {self.url}, pid {self.pid}" if self.running else "stopped"
+        return f"<Server {self.app} workers={self.workers} {state}>"
+
+    # -- internals ----------------------------------------------------------------------
+    def _command(self) -> list[str]:
+        args = [sys.executable, "-m", "asgilab._launch", self.app, "--host", self.host]
+        args += ["--port", str(self.port), "--app-dir", str(self.app_dir)]
+        if self.workers > 1:
+            args += ["--workers", str(self.workers)]
+        for name, value in self.uvicorn_options.items():
+            flag = "--" + name.replace("_", "-")
+            if value is True:
+                args.append(flag)
+            elif value is False:
+                args.append("--no-" + name.replace("_", "-"))
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    args += [flag, str(item)]
+            elif value is not None:
+                args += [flag, str(value)]
+        return args
+
+    def _spawn(self) -> None:
+        if self.requested_port is None:
+            self.port = _free_port(self.host)
+        read_fd, write_fd = os.pipe()  # both non-inheritable; the child gets read_fd via pass_fds
+        self._log_file = tempfile.NamedTemporaryFile(prefix="asgilab-server-", suffix=".log", delete=False)
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", PARENT_FD_ENV: str(read_fd)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.app_dir), env.get("PYTHONPATH")]))
+        try:
+            self.process = subprocess.Popen(
+                self._command(),
+                cwd=self.app_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(read_fd,),
+                start_new_session=True,  # its own process group, so stop() can end workers too
+            )
+        finally:
+            os.close(read_fd)
+        self._parent_fd = write_fd
+        with _lock:
+            _running.add(self)
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None and self.port is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                if self.requested_port is None and "address already in use" in self.logs().lower():
+                    raise _PortTaken
+                message = self._failure(f"exited with code {code} before it was ready")
+                self.stop()
+                raise ServerError(message)
+            if time.monotonic() > deadline:
+                message = self._failure(
+                    f"did not become ready within {self.startup_timeout:g} s"
+                    " (a lifespan startup that never finishes? an import that hangs?)"
+                )
+                self.stop()
+                raise ServerError(message)
+            if self._listening_is_ours() and self._workers_started() and self._answers_http():
+                return
+            time.sleep(0.02)
+
+    def _listening_is_ours(self) -> bool:
+        """True when a process of our group listens on our port, so a clash cannot fool us."""
+        assert self.process is not None
+        for proc in _group_members(self.process.pid):
+            try:
+                conns = proc.net_connections(kind="inet")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == self.port for c in conns):
+                return True
+        return False
+
+    def _workers_started(self) -> bool:
+        if self.workers == 1 or self.uvicorn_options.get("log_level") not in ("info", "debug", "trace"):
+            return True
+        return self.logs().count("Started server process") >= self.workers
+
+    def _answers_http(self) -> bool:
+        """Any HTTP response to ``GET /`` (404 included) means the app is being served."""
+        assert self.port is not None
+        if self.scheme == "https":
+            return True  # a TLS listener owned by us after startup is serving; skip the handshake
+        try:
+            with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
+                sock.sendall(f"GET / HTTP/1.1\r\nHost: {self.host}\r\nConnection: close\r\n\r\n".encode())
+                return sock.recv(5) == b"HTTP/"
+        except socket.timeout:
+            return True  # accepted but `/` is slow: uvicorn only accepts once startup is complete
+        except OSError:
+            return False
+
+    def _failure(self, what: str) -> str:
+        tail = "\n".join(self.logs().splitlines()[-LOG_TAIL_LINES:]) or "(the server printed nothing)"
+        return f"server for {self.app!r} {what}.\n--- last lines of its output ---\n{tail}"
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def serve(app: str, *, workers: int = 1, **options: Any) -> Server:
+    """A `Server` for ``app`` ("module:attribute"); use it in ``with`` or call ``.start()``.
+
+    Extra keyword arguments become uvicorn options: ``limit_concurrency=10`` becomes
+    ``--limit-concurrency 10``, ``access_log=True`` becomes ``--access-log``. Our defaults:
+    ``log_level="info"``, ``access_log=False`` (logging every request slows the server down).
+    Also: ``port`` (default: a free one), ``app_dir`` (default: the current directory),
+    ``env`` (extra environment variables), ``startup_timeout`` (seconds, default 10).
+    """
+    return Server(app, workers=workers, **options)
+
+
+def running_servers() -> list[Server]:
+    with _lock:
+        return list(_running)
+
+
+def stop_all() -> int:
+    """Stop every server this Python process started and has not stopped; return how many."""
+    servers = running_servers()
+    for server in servers:
+        server.stop()
+    return len(servers)
+
+
+atexit.register(stop_all)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _group_members(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # start_new_session made the server the leader: group id == pid
+    except ProcessLookupError:
+        pass

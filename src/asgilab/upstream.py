@@ -1,0 +1,166 @@
+"""The outside world, offline: a slow upstream API that counts the connections it is sent.
+
+    with upstream.serve_upstream(connect_delay_ms=50) as up:
+        ...  # call up.url + "/delay?ms=100"; read up.url + "/stats"
+
+Lessons call this instead of a remote API, so every lab works with no network. On loopback a TCP
+connect costs next to nothing, which would hide what connection pooling saves; ``connect_delay_ms``
+models a real network's handshake: each *new* connection waits that long before its first request
+is read, as if its TCP and TLS handshakes crossed a WAN. ``tls=True`` serves HTTPS with a
+certificate from a private CA (made with trustme); `ssl_context` and `ca_file` let clients trust it.
+
+The upstream only answers; it fetches no URL a caller supplies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import ssl
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query
+
+from asgilab.server import Server, serve
+
+try:  # the faster parser when installed (uvicorn[standard]); the pure-Python one otherwise
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _BaseProtocol
+except ImportError:  # pragma: no cover - depends on what is installed
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
+
+__all__ = ["app", "serve_upstream", "ssl_context", "ca_file", "CountingProtocol"]
+
+CONNECT_DELAY_ENV = "ASGILAB_UPSTREAM_CONNECT_DELAY_MS"
+MAX_MS = 60_000
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.connections_opened = 0
+        self.connections_open = 0
+        self.max_connections_open = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+
+counters = _Counters()
+
+
+class CountingProtocol(_BaseProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol, counting connections and holding back each new one's first bytes."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        counters.connections_opened += 1
+        counters.connections_open += 1
+        counters.max_connections_open = max(counters.max_connections_open, counters.connections_open)
+        super().connection_made(transport)
+        self._held: list[bytes] | None = None
+        delay_ms = float(os.environ.get(CONNECT_DELAY_ENV, "0"))
+        if delay_ms > 0:
+            # Whatever the client sends is parsed only once the "handshake" is over, as on a real
+            # network. Buffering here works the same on asyncio and uvloop transports.
+            self._held = []
+            self.loop.call_later(delay_ms / 1000, self._release)
+
+    def data_received(self, data: bytes) -> None:
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            super().data_received(data)
+
+    def _release(self) -> None:
+        held, self._held = self._held or [], None
+        if held and not self.transport.is_closing():
+            super().data_received(b"".join(held))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        counters.connections_open -= 1
+        super().connection_lost(exc)
+
+
+app = FastAPI(title="asgilab slow upstream")
+
+
+@app.middleware("http")
+async def count_requests(request: Any, call_next: Any) -> Any:
+    if request.url.path.startswith("/stats"):
+        return await call_next(request)
+    counters.requests += 1
+    counters.in_flight += 1
+    counters.max_in_flight = max(counters.max_in_flight, counters.in_flight)
+    try:
+        return await call_next(request)
+    finally:
+        counters.in_flight -= 1
+
+
+@app.get("/delay")
+async def delay(ms: int = Query(100, ge=0, le=MAX_MS)) -> dict[str, int]:
+    """Answer after ``ms`` milliseconds, like a remote API that takes its time."""
+    await asyncio.sleep(ms / 1000)
+    return {"delayed_ms": ms}
+
+
+@app.get("/stats")
+async def stats() -> dict[str, int]:
+    """Requests served and TCP connections opened since start (or the last reset)."""
+    return {
+        "requests": counters.requests,
+        "connections_opened": counters.connections_opened,
+        "connections_open": counters.connections_open,
+        "max_connections_open": counters.max_connections_open,
+        "max_in_flight": counters.max_in_flight,
+    }
+
+
+@app.post("/stats/reset")
+async def reset_stats() -> dict[str, bool]:
+    open_now = counters.connections_open
+    counters.reset()
+    counters.connections_open = open_now
+    counters.max_connections_open = open_now
+    return {"reset": True}
+
+
+@functools.cache
+def _tls_files() -> tuple[str, str, str]:
+    """A private CA and a certificate for 127.0.0.1/localhost, made once per process."""
+    import trustme
+
+    folder = Path(tempfile.mkdtemp(prefix="asgilab-tls-"))
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    ca_path, cert_path, key_path = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return str(ca_path), str(cert_path), str(key_path)
+
+
+def ca_file() -> str:
+    """Path of the course CA's certificate (PEM): ``verify=ca_file()`` for requests."""
+    return _tls_files()[0]
+
+
+def ssl_context() -> ssl.SSLContext:
+    """A client SSL context that trusts the course CA: ``httpx.AsyncClient(verify=ssl_context())``,
+    ``aiohttp.TCPConnector(ssl=ssl_context())``, ``load(..., ssl=ssl_context())``."""
+    return ssl.create_default_context(cafile=ca_file())
+
+
+def serve_upstream(connect_delay_ms: float = 0, tls: bool = False, **options: Any) -> Server:
+    """A `Server` running the upstream; start it with ``with`` or ``.start()``."""
+    if connect_delay_ms < 0:
+        raise ValueError("connect_delay_ms must be zero or more")
+    env = {**options.pop("env", {}), CONNECT_DELAY_ENV: str(connect_delay_ms)}
+    if tls:
+        _, cert_path, key_path = _tls_files()
+        options.update(ssl_certfile=cert_path, ssl_keyfile=key_path)
+    return serve("asgilab.upstream:app", http="asgilab.upstream:CountingProtocol", env=env, **options)
