@@ -1,6 +1,6 @@
-"""Entry point of a server process: uvicorn's own command line, plus a watchdog.
+"""Entry point of a server process: uvicorn's (or gunicorn's) own command line, plus a watchdog.
 
-`asgilab.serve` starts ``python -m asgilab._launch <uvicorn arguments>`` in a new process group and
+`asgilab.serve` starts ``python -m asgilab._launch uvicorn|gunicorn <arguments>`` in a new process group and
 hands it the read end of a pipe whose write end only the parent holds. When the parent dies in any
 way (``kill -9`` of a Jupyter kernel included) the pipe reports end-of-file, and the watchdog ends
 the whole process group, so uvicorn's worker processes go too.
@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 
-PARENT_FD_ENV = "ASGILAB_PARENT_FD"
 GRACE_S = 2.0
 
 
@@ -31,12 +30,21 @@ def _end_group_when_parent_dies(fd: int) -> None:
 
 
 def main() -> None:
+    from asgilab.server import PARENT_FD_ENV
+
     fd = os.environ.pop(PARENT_FD_ENV, None)
     if fd is not None:
         threading.Thread(target=_end_group_when_parent_dies, args=(int(fd),), daemon=True).start()
-    from uvicorn.main import main as uvicorn_main
+    program, args = sys.argv[1], sys.argv[2:]
+    if program == "gunicorn":
+        from gunicorn.app.wsgiapp import run
 
-    uvicorn_main(args=sys.argv[1:], prog_name="uvicorn")
+        sys.argv = ["gunicorn", *args]
+        run(prog="gunicorn")
+    else:
+        from uvicorn.main import main as uvicorn_main
+
+        uvicorn_main(args=args, prog_name="uvicorn")
 
 
 if __name__ == "__main__":

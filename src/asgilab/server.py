@@ -1,9 +1,11 @@
-"""Live uvicorn servers that always start (or fail clearly) and always die.
+"""Live uvicorn (or gunicorn) servers that always start (or fail clearly) and always die.
 
     with serve("asgilab.demo:app") as server:
         ...  # server.url, server.pid, server.logs()
+    with serve("flask_app:app", server="gunicorn", threads=8, worker_class="gthread"):
+        ...
 
-The server is the real ``uvicorn`` command line in a subprocess, on 127.0.0.1 and a free port, in a
+The server is the real ``uvicorn`` (or ``gunicorn``, Unix only) command line in a subprocess, on 127.0.0.1 and a free port, in a
 process group of its own. Stopping ends the whole group (workers included) and reaps it; so does the
 end of the Python process that started it, even a ``kill -9`` of a Jupyter kernel (see `_launch`).
 """
@@ -25,12 +27,12 @@ from typing import Any
 
 import psutil
 
-from asgilab._launch import PARENT_FD_ENV
-
 __all__ = ["Server", "ServerError", "serve", "stop_all", "running_servers"]
 
-STARTUP_TIMEOUT_S = 10.0
+STARTUP_TIMEOUT_S = 8.0  # plus at most FAILED_STOP_GRACE_S: a failed start is reported within 10 s
 STOP_GRACE_S = 3.0
+FAILED_STOP_GRACE_S = 1.0
+PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # tells `_launch` which pipe end to watch
 LOG_TAIL_LINES = 25
 
 _running: set[Server] = set()
@@ -49,31 +51,38 @@ class Server:
         app: str,
         *,
         workers: int = 1,
+        server: str = "uvicorn",
         host: str = "127.0.0.1",
         port: int | None = None,
         app_dir: str | os.PathLike[str] | None = None,
         env: dict[str, str] | None = None,
         startup_timeout: float = STARTUP_TIMEOUT_S,
-        **uvicorn_options: Any,
+        **options: Any,
     ) -> None:
         if ":" not in app:
             raise ValueError(f"app must look like 'module:attribute', e.g. 'lab02_app:app'; got {app!r}")
         if not _is_loopback(host):
             raise ValueError(f"course servers bind to loopback only (127.0.0.1, ::1); got host {host!r}")
+        if server not in _READY_MARKERS:
+            raise ValueError(f"server must be one of {sorted(_READY_MARKERS)}, got {server!r}")
+        if server == "gunicorn" and sys.platform == "win32":
+            raise ValueError("gunicorn runs on Unix only; on Windows serve a WSGI app through a2wsgi under uvicorn")
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        if uvicorn_options.get("reload"):
+        if options.get("reload"):
             raise ValueError("reload is not supported: stop and serve again after an edit")
         self.app = app
         self.workers = workers
+        self.server = server
         self.host = host
         self.requested_port = port
         self.port: int | None = port
         self.app_dir = Path(app_dir) if app_dir is not None else Path.cwd()
         self.env = env or {}
         self.startup_timeout = startup_timeout
-        self.uvicorn_options = {"log_level": "info", "access_log": False, **uvicorn_options}
-        self.scheme = "https" if "ssl_certfile" in uvicorn_options else "http"
+        defaults = {"log_level": "info", "access_log": False} if server == "uvicorn" else {"log_level": "info"}
+        self.options = {**defaults, **options}
+        self.scheme = "https" if "ssl_certfile" in options else "http"
         self.process: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None
         self._parent_fd: int | None = None
@@ -114,13 +123,13 @@ class Server:
                 self._wait_until_ready()
                 return self
             except _PortTaken:
-                self.stop()  # another program took the free port we picked; pick another
+                self.stop(FAILED_STOP_GRACE_S)  # another program took the free port we picked; pick another
                 if attempt == attempts - 1:
                     raise ServerError(self._failure(f"port {self.port} is in use")) from None
         raise AssertionError("unreachable")
 
-    def stop(self) -> None:
-        """End the process group (SIGTERM, then SIGKILL after a grace period) and reap it."""
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """End the process group (SIGTERM, then SIGKILL after ``grace`` seconds) and reap it."""
         process, self.process = self.process, None
         with _lock:
             _running.discard(self)
@@ -132,7 +141,7 @@ class Server:
         members = _group_members(process.pid)
         _signal_group(process.pid, signal.SIGTERM)
         try:
-            process.wait(STOP_GRACE_S)
+            process.wait(grace)
         except subprocess.TimeoutExpired:
             pass
         _signal_group(process.pid, signal.SIGKILL)
@@ -148,15 +157,19 @@ class Server:
 
     def __repr__(self) -> str:
         state = f"running at {self.url}, pid {self.pid}" if self.running else "stopped"
-        return f"<Server {self.app} workers={self.workers} {state}>"
+        return f"<Server {self.server} {self.app} workers={self.workers} {state}>"
 
     # -- internals ----------------------------------------------------------------------
     def _command(self) -> list[str]:
-        args = [sys.executable, "-m", "asgilab._launch", self.app, "--host", self.host]
-        args += ["--port", str(self.port), "--app-dir", str(self.app_dir)]
-        if self.workers > 1:
+        args = [sys.executable, "-m", "asgilab._launch", self.server, self.app]
+        if self.server == "gunicorn":
+            args += ["--bind", f"{self.url.split('://')[1]}", "--chdir", str(self.app_dir)]
             args += ["--workers", str(self.workers)]
-        for name, value in self.uvicorn_options.items():
+        else:
+            args += ["--host", self.host, "--port", str(self.port), "--app-dir", str(self.app_dir)]
+            if self.workers > 1:
+                args += ["--workers", str(self.workers)]
+        for name, value in self.options.items():
             flag = "--" + name.replace("_", "-")
             if value is True:
                 args.append(flag)
@@ -202,14 +215,14 @@ class Server:
                 if self.requested_port is None and "address already in use" in self.logs().lower():
                     raise _PortTaken
                 message = self._failure(f"exited with code {code} before it was ready")
-                self.stop()
+                self.stop(FAILED_STOP_GRACE_S)
                 raise ServerError(message)
             if time.monotonic() > deadline:
                 message = self._failure(
                     f"did not become ready within {self.startup_timeout:g} s"
                     " (a lifespan startup that never finishes? an import that hangs?)"
                 )
-                self.stop()
+                self.stop(FAILED_STOP_GRACE_S)
                 raise ServerError(message)
             if self._listening_is_ours() and self._workers_started() and self._answers_http():
                 return
@@ -228,9 +241,9 @@ class Server:
         return False
 
     def _workers_started(self) -> bool:
-        if self.workers == 1 or self.uvicorn_options.get("log_level") not in ("info", "debug", "trace"):
+        if self.options.get("log_level") not in ("info", "debug", "trace"):
             return True
-        return self.logs().count("Started server process") >= self.workers
+        return self.logs().count(_READY_MARKERS[self.server]) >= self.workers
 
     def _answers_http(self) -> bool:
         """Any HTTP response to ``GET /`` (404 included) means the app is being served."""
@@ -255,12 +268,18 @@ class _PortTaken(Exception):
     pass
 
 
+# A line each worker prints once it has imported the app (needs log level info).
+_READY_MARKERS = {"uvicorn": "Started server process", "gunicorn": "Booting worker with pid"}
+
+
 def serve(app: str, *, workers: int = 1, **options: Any) -> Server:
     """A `Server` for ``app`` ("module:attribute"); use it in ``with`` or call ``.start()``.
 
-    Extra keyword arguments become uvicorn options: ``limit_concurrency=10`` becomes
-    ``--limit-concurrency 10``, ``access_log=True`` becomes ``--access-log``. Our defaults:
-    ``log_level="info"``, ``access_log=False`` (logging every request slows the server down).
+    Extra keyword arguments become command-line options of the server: ``limit_concurrency=10``
+    becomes ``--limit-concurrency 10``, ``access_log=True`` becomes ``--access-log``,
+    ``access_log=False`` becomes ``--no-access-log``. Our uvicorn defaults: ``log_level="info"``,
+    ``access_log=False`` (logging every request slows the server down).
+    ``server="gunicorn"`` runs gunicorn instead (Unix only), e.g. ``worker_class="gthread", threads=8``.
     Also: ``port`` (default: a free one), ``app_dir`` (default: the current directory),
     ``env`` (extra environment variables), ``startup_timeout`` (seconds, default 10).
     """
