@@ -1,0 +1,127 @@
+"""Command line: ``python -m asgilab bench ...`` and ``python -m asgilab doctor``.
+
+    python -m asgilab bench asgilab.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
+    python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
+    python -m asgilab doctor
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from contextlib import nullcontext
+from typing import Any, Callable
+
+from asgilab.load import ENGINES, load_sync
+from asgilab.results import table
+from asgilab.server import ServerError, serve
+
+
+def bench(args: argparse.Namespace) -> int:
+    target: str = args.target
+    is_url = target.startswith(("http://", "https://"))
+    if not is_url and ":" not in target:
+        print(f"error: TARGET must be module:app or a loopback URL, got {target!r}", file=sys.stderr)
+        return 2
+    options: dict[str, Any] = dict(
+        timeout=args.timeout, deadline=args.deadline, engine=args.engine, warmup=args.warmup, rate=args.rate
+    )
+    if args.probe:
+        options["probe"] = args.probe
+    try:
+        server = nullcontext() if is_url else serve(target, workers=args.workers)
+        with server as live:
+            base = target.rstrip("/") if is_url else live.url
+            run = load_sync(base + args.path, args.requests, args.concurrency, label=args.path, **options)
+    except ServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(run.to_dict()))
+    else:
+        print(table([run]))
+    return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Check the pieces the course needs, one OK/FAIL line each; FAIL lines say how to fix it."""
+    from asgilab.env import versions
+
+    failures = 0
+
+    def step(name: str, fix: str, action: Callable[[], str]) -> None:
+        nonlocal failures
+        try:
+            detail = action()
+            print(f"OK    {name}: {detail}")
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a FAIL line
+            failures += 1
+            print(f"FAIL  {name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            print(f"      fix: {fix}")
+
+    found = versions("jupyterlab", "ipykernel")
+    missing = [name for name, v in found.items() if v == "not installed"]
+
+    def packages() -> str:
+        if missing:
+            raise RuntimeError(f"not installed: {', '.join(missing)}")
+        return ", ".join(f"{k} {v}" for k, v in found.items())
+
+    step("packages", "run `make install` (or `pip install -e .`) in the course folder", packages)
+
+    def server_and_burst() -> str:
+        start = time.perf_counter()
+        with serve("asgilab.demo:app") as server:
+            ready = time.perf_counter() - start
+            run = load_sync(server.url + "/async-sleep?ms=100", 50, 50, timeout=5, deadline=20)
+        if run.errors:
+            raise RuntimeError(f"{run.errors} of 50 requests failed: {run.error_kinds}")
+        if run.wall_s > 1.0:
+            raise RuntimeError(f"50 concurrent 100 ms requests took {run.wall_s:.2f} s (expected about 0.1 s)")
+        return f"server ready in {ready:.2f} s; 50 x 100 ms concurrent in {run.wall_s:.3f} s"
+
+    step(
+        "live server and load",
+        "read the error above; check that 127.0.0.1 is reachable and nothing blocks local ports",
+        server_and_burst,
+    )
+    print("all good" if not failures else f"{failures} problem(s) found")
+    return 1 if failures else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m asgilab", description="Measure ASGI servers live.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    b = commands.add_parser("bench", help="load an app (module:app, served for you) or a loopback URL")
+    b.add_argument("target", help="module:app to serve, or a loopback URL such as http://127.0.0.1:8000")
+    b.add_argument("--path", default="/", help="path (and query) to request, default /")
+    b.add_argument("-n", "--requests", type=int, default=100, help="number of requests (default 100)")
+    b.add_argument("-c", "--concurrency", type=int, default=10, help="requests in flight (default 10)")
+    b.add_argument("--rate", type=float, help="open loop: requests per second (latency counts from schedule)")
+    b.add_argument("--probe", help="a cheap path polled during the run, e.g. /ping")
+    b.add_argument("--engine", choices=sorted(ENGINES), default="aiohttp")
+    b.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    b.add_argument("--deadline", type=float, default=60.0, help="seconds for the whole run (default 60)")
+    b.add_argument("--warmup", type=int, default=0, help="requests sent before measuring (default 0)")
+    b.add_argument("--workers", type=int, default=1, help="uvicorn workers when serving module:app")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    b.set_defaults(func=bench)
+
+    d = commands.add_parser("doctor", help="check versions, start a server, fire a burst")
+    d.set_defaults(func=doctor)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Every figure draws from real-looking runs without error and carries its data."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("agg")
+
+from asgilab import plots  # noqa: E402
+from asgilab.results import Record, Run  # noqa: E402
+
+
+def staircase(n=6, c=2, label="def"):
+    records = [Record(start=0.0, end=0.1 * (i // c + 1), status=200) for i in range(n)]
+    records.append(Record(start=0.0, end=0.05, error="timeout"))
+    return Run(url="u", requests=n + 1, concurrency=c, engine="aiohttp", records=records,
+               probe_records=[Record(start=0.01 * i, end=0.01 * i + 0.005, status=200) for i in range(5)],
+               probe_path="/ping", wall_s=0.1 * (n // c), label=label)
+
+
+def test_timeline_has_one_bar_per_request():
+    fig = plots.timeline(staircase())
+    assert len(fig.axes[0].patches) == 7
+
+
+def test_cdf_compare_scaling_probe():
+    runs = [staircase(label="a"), staircase(c=3, label="b")]
+    assert len(plots.cdf(runs).axes[0].lines) == 2
+    fig = plots.compare(runs, "wall_s", ideal=0.1)
+    assert len(fig.axes[0].patches) == 2
+    fig = plots.scaling({"def": runs}, ideal={2: 0.1, 3: 0.1})
+    assert len(fig.axes[0].lines) == 2
+    assert len(plots.probe(runs[0]).axes[0].lines) == 1

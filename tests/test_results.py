@@ -1,0 +1,58 @@
+"""`Run` statistics on hand-made records, where every figure is known exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from asgilab.results import Record, Run, percentile, table
+
+
+def make_run(latencies, wall, errors=()):
+    records = [Record(start=0.0, end=lat, status=200) for lat in latencies]
+    records += [Record(start=0.0, end=0.5, error=e) for e in errors]
+    return Run(url="http://127.0.0.1:1/x", requests=len(records), concurrency=4, engine="aiohttp",
+               records=records, wall_s=wall, label="demo")
+
+
+def test_percentiles_interpolate_and_handle_edges():
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile(values, 100) == 100.0 and percentile(values, 0) == 1.0
+    assert math.isnan(percentile([], 50)) and percentile([3.0], 99) == 3.0
+
+
+def test_figures_of_a_run():
+    run = make_run([0.1, 0.1, 0.2, 0.2], wall=0.4, errors=["timeout", "status 503"])
+    assert (run.ok, run.errors) == (4, 2)
+    assert run.error_kinds == {"timeout": 1, "status 503": 1}
+    assert run.throughput_rps == pytest.approx(10.0)
+    assert run.p50_s == pytest.approx(0.15) and run.max_s == pytest.approx(0.2)
+    # 0.6 s of successful latency + 1.0 s of failed requests over 0.4 s of wall time
+    assert run.effective_concurrency == pytest.approx(4.0)
+
+
+def test_open_loop_latency_counts_from_the_schedule():
+    rec = Record(start=1.0, end=1.5, status=200, scheduled=0.2)
+    run = Run(url="u", requests=1, concurrency=1, engine="aiohttp", records=[rec], wall_s=1.5, rate=10)
+    assert run.latencies == [pytest.approx(1.3)]
+
+
+def test_to_dict_is_json_and_summary_reads_well():
+    run = make_run([0.1, 0.3], wall=0.3)
+    data = json.loads(json.dumps(run.to_dict()))
+    for key in ("requests", "concurrency", "ok", "errors", "wall_s", "throughput_rps", "p50_s", "p90_s",
+                "p99_s", "max_s", "effective_concurrency"):
+        assert key in data
+    assert "2/2 ok" in run.summary() and "effective concurrency" in run.summary()
+    assert make_run([], wall=0.0).to_dict()["p50_s"] is None
+
+
+def test_table_has_text_and_html():
+    runs = [make_run([0.1], 0.1), make_run([0.2], 0.2, errors=["timeout"])]
+    assert "timeout: 1" in repr(table(runs))
+    assert table(runs)._repr_html_().count("<tr>") == 3
+    assert "<table>" in runs[0]._repr_html_()

@@ -1,0 +1,187 @@
+"""`serve`: starts for real, fails clearly and fast, and never leaves a process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+
+import psutil
+import pytest
+
+from asgilab import ServerError, serve, stop_all
+from asgilab.server import running_servers
+from conftest import ROOT, server_processes
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+def write(folder, name: str, source: str) -> None:
+    (folder / name).write_text(textwrap.dedent(source))
+
+
+def test_serves_the_app_on_loopback_and_stops_the_whole_group():
+    with serve("asgilab.demo:app") as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        status, body = get(server.url + "/hello")
+        assert status == 200 and b"hello" in body
+        pid = server.pid
+        assert "Started server process" in server.logs()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert pid not in [p.pid for p in server_processes()]
+
+
+def test_start_and_stop_without_with_and_stop_all():
+    first = serve("asgilab.demo:app").start()
+    second = serve("asgilab.demo:app").start()
+    assert {first, second} <= set(running_servers())
+    assert stop_all() >= 2
+    assert not first.running and not second.running
+    first.stop()  # stopping twice is harmless
+
+
+def test_workers_2_stop_kills_every_worker():
+    with serve("asgilab.demo:app", workers=2) as server:
+        members = [server.pid] + [c.pid for c in psutil.Process(server.pid).children(recursive=True)]
+        assert len(members) >= 3, "expected a supervisor and two workers"
+        assert get(server.url + "/ping")[0] == 200
+    gone, alive = psutil.wait_procs([psutil.Process(p) for p in members if psutil.pid_exists(p)], timeout=5)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_syntax_error_is_a_clear_error_with_the_servers_output(tmp_path):
+    write(tmp_path, "broken_app.py", "def handler(:\n    pass\n")
+    start = time.monotonic()
+    with pytest.raises(ServerError) as err:
+        serve("broken_app:app", app_dir=tmp_path).start()
+    assert time.monotonic() - start < 10
+    assert "SyntaxError" in str(err.value) and "exited with code" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "app, expected",
+    [("no_such_module:app", 'Could not import module "no_such_module"'), ("asgilab.demo:nope", 'Attribute "nope" not found')],
+)
+def test_import_errors_are_clear(app, expected):
+    with pytest.raises(ServerError, match=expected):
+        serve(app).start()
+
+
+def test_lifespan_crash_is_reported(tmp_path):
+    write(
+        tmp_path,
+        "crash_app.py",
+        """
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+
+        @asynccontextmanager
+        async def lifespan(app):
+            raise RuntimeError("database unreachable")
+            yield
+
+        app = FastAPI(lifespan=lifespan)
+        """,
+    )
+    with pytest.raises(ServerError, match="database unreachable"):
+        serve("crash_app:app", app_dir=tmp_path).start()
+
+
+def test_startup_that_never_finishes_times_out_within_10_s(tmp_path):
+    write(
+        tmp_path,
+        "hang_app.py",
+        """
+        import asyncio
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+
+        @asynccontextmanager
+        async def lifespan(app):
+            await asyncio.sleep(3600)
+            yield
+
+        app = FastAPI(lifespan=lifespan)
+        """,
+    )
+    start = time.monotonic()
+    with pytest.raises(ServerError, match="did not become ready"):
+        serve("hang_app:app", app_dir=tmp_path).start()
+    assert time.monotonic() - start < 10
+    assert not server_processes()
+
+
+def test_port_clash_is_an_error_not_someone_elses_server():
+    # Another program listens on the port; a naive readiness poll would reach it and call us ready.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(ServerError, match="address already in use"):
+            serve("asgilab.demo:app", port=port).start()
+
+
+def test_refuses_to_bind_beyond_loopback():
+    with pytest.raises(ValueError, match="loopback"):
+        serve("asgilab.demo:app", host="0.0.0.0")
+    with pytest.raises(ValueError, match="module:attribute"):
+        serve("asgilab.demo")
+
+
+def test_uvicorn_options_become_flags():
+    server = serve("asgilab.demo:app", limit_concurrency=5, access_log=True, header=["a:1", "b:2"])
+    server.port = 1234
+    command = server._command()
+    assert command[command.index("--limit-concurrency") + 1] == "5"
+    assert "--access-log" in command and command.count("--header") == 2
+
+
+def test_gunicorn_serves_a_wsgi_app(tmp_path):
+    write(tmp_path, "wsgi_app.py", """
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"hello from WSGI"]
+        """)
+    with serve("wsgi_app:app", server="gunicorn", app_dir=tmp_path) as server:
+        assert get(server.url + "/")[1] == b"hello from WSGI"
+
+
+KILLED_PARENT = """
+import sys, time
+from asgilab import serve
+server = serve("asgilab.demo:app", workers=2).start()
+print(server.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_server_dies_by_itself_when_its_parent_is_killed_hard():
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        server_pid = int(parent.stdout.readline())
+        group = [psutil.Process(server_pid), *psutil.Process(server_pid).children(recursive=True)]
+        assert len(group) >= 3
+    finally:
+        parent.send_signal(signal.SIGKILL)  # like `kill -9` of a Jupyter kernel: no atexit, no cleanup
+        parent.wait()
+    gone, alive = psutil.wait_procs(group, timeout=8)
+    alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"still running after the parent was killed: {[p.pid for p in alive]}"
+
+
+def test_servers_stop_at_interpreter_exit():
+    code = "from asgilab import serve; s = serve('asgilab.demo:app').start(); print(s.pid, flush=True)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=ROOT)
+    pid = int(result.stdout.strip())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "server outlived the interpreter that started it"
+        time.sleep(0.05)
