@@ -29,6 +29,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+try:
+    import resource  # Unix only, like wrk and hey's usual homes
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
 from asgilab.load import check_loopback
 from asgilab.results import Record, Run
 
@@ -86,6 +91,7 @@ class WrkRun:
     It has the attributes `asgilab.plots.compare` reads (``name``, ``wall_s``, ``throughput_rps``,
     ``p50_s``, ``p90_s``, ``p99_s``, ``max_s``, ``mean_s``), so it can stand next to `Run` bars.
     wrk counts a request with a non-2xx/3xx answer in ``requests`` and in ``errors["status"]``.
+    ``cpu_s`` is the CPU time (user + system) the wrk process itself used: the tool's own cost.
     """
 
     url: str
@@ -101,6 +107,7 @@ class WrkRun:
     max_s: float
     errors: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
+    cpu_s: float = math.nan
     label: str | None = None
     output: str = field(default="", repr=False)
     engine: str = "wrk"
@@ -139,10 +146,22 @@ class WrkRun:
         return f"<WrkRun {self.summary()}>"
 
 
+def _children_cpu_s() -> float:
+    if resource is None:
+        return math.nan
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # child processes that ended and were waited for
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_tool(args: list[str], bound_s: float) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(
-            args, capture_output=True, text=True, timeout=bound_s + PROCESS_GRACE_S, stdin=subprocess.DEVNULL
+            args,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=bound_s + PROCESS_GRACE_S,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"{args[0]} did not finish within {bound_s + PROCESS_GRACE_S:g} s; it was killed") from exc
@@ -189,10 +208,14 @@ def wrk(
     try:
         args = [exe, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
                 "--timeout", f"{timeout_s}s", "-s", script.name, url]
+        cpu_before = _children_cpu_s()
         result = _run_tool(args, seconds + timeout_s)
+        cpu_s = _children_cpu_s() - cpu_before  # wrk's own CPU (another child ending meanwhile would count too)
     finally:
         os.unlink(script.name)
-    return parse_wrk(result.stdout, url=url, connections=connections, threads=threads, duration=seconds, label=label)
+    run = parse_wrk(result.stdout, url=url, connections=connections, threads=threads, duration=seconds, label=label)
+    run.cpu_s = cpu_s
+    return run
 
 
 def parse_wrk(
@@ -229,6 +252,7 @@ def hey(
     concurrency: int = 50,
     *,
     rate: float | None = None,
+    keepalive: bool = True,
     timeout: float = 10.0,
     deadline: float = 60.0,
     label: str | None = None,
@@ -238,7 +262,9 @@ def hey(
 
     ``rate`` (requests per second in total) becomes hey's ``-q``, a rate *per worker*: each worker
     still waits for its answer before it sends again, so this is a throttled closed loop, not an
-    open loop like ``load(rate=...)``. ``timeout`` is per request (whole seconds, at least 1);
+    open loop like ``load(rate=...)``. ``keepalive=False`` opens a new connection for every request
+    (``-disable-keepalive``), so a server with several workers hands out each request, not each
+    connection, to whichever worker accepts it first. ``timeout`` is per request (whole seconds, at least 1);
     ``deadline`` bounds the whole run (the process is killed after it, plus a grace period).
     hey's CSV lists successful answers only; requests missing from it are recorded as errors.
     """
@@ -255,6 +281,8 @@ def hey(
     args = [exe, "-n", str(requests), "-c", str(concurrency), "-t", str(max(1, math.ceil(timeout))), "-o", "csv"]
     if rate is not None:
         args += ["-q", f"{rate / concurrency:.6g}"]
+    if not keepalive:
+        args.append("-disable-keepalive")
     result = _run_tool([*args, url], deadline)
     return parse_hey_csv(result.stdout, url=url, requests=requests, concurrency=concurrency, label=label)
 

@@ -149,3 +149,32 @@ def _fmt(value: float) -> str:
     if math.isnan(value):
         return "n/a"
     return f"{value:.3g}"
+
+
+def latency_over_time(
+    runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency over the run"
+) -> Figure:
+    """Each request's latency against when it was due (open loop) or sent: one colour per run.
+
+    Below capacity the dots lie flat; past it they climb a ramp, since every second the queue
+    grows by (arrival rate - capacity) requests (Little's law). Failed requests are drawn as x.
+    """
+    fig, ax = _axes(ax)
+    for run in [runs] if isinstance(runs, Run) else runs:
+        ok = [r for r in run.records if r.ok]
+        failed = [r for r in run.records if not r.ok and r.error != "deadline"]
+        when = lambda r: r.start if r.scheduled is None else r.scheduled
+        dots = ax.scatter([when(r) for r in ok], [r.latency_from_schedule for r in ok], s=6, label=run.name)
+        if failed:
+            ax.scatter(
+                [when(r) for r in failed], [r.latency_from_schedule for r in failed], s=12, marker="x",
+                color=dots.get_facecolor()[0], alpha=0.6, label=f"{run.name}: failed ({len(failed)})",
+            )
+    ax.set_xlabel("time the request was due (s since the run started)")
+    ax.set_ylabel("latency from when it was due (s)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title)
+    return fig
