@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -11,14 +13,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS, LABS, SOLUTIONS = ROOT / "notebooks", ROOT / "labs", ROOT / "solutions"
 
+# Every process this test session starts inherits this mark (servers, kernels, the servers kernels
+# start), so the leftover checks see our own servers only, not those of another run on the machine.
+SESSION_MARK = "ASGILAB_TEST_SESSION"
+os.environ[SESSION_MARK] = uuid.uuid4().hex
+
 
 def server_processes() -> list[psutil.Process]:
-    """Every process on this machine that `asgilab.serve` started (its command names our launcher)."""
+    """Every live process that `asgilab.serve` started during this test session."""
     found = []
     for proc in psutil.process_iter(["cmdline", "status"]):
         cmdline = proc.info["cmdline"] or []
-        if proc.info["status"] != psutil.STATUS_ZOMBIE and "asgilab._launch" in cmdline:
-            found.append(proc)
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or "asgilab._launch" not in cmdline:
+            continue
+        try:
+            if proc.environ().get(SESSION_MARK) == os.environ[SESSION_MARK]:
+                found.append(proc)
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
     return found
 
 
@@ -31,7 +43,7 @@ def wait_for_no_servers(timeout: float = 8.0) -> list[psutil.Process]:
 
 
 def write_app_cells(notebook_path: Path, folder: Path) -> list[Path]:
-    """Write every ``%%writefile NAME`` cell of a notebook into ``folder``, as Jupyter would."""
+    """Write every ``%%writefile [-a] NAME`` cell of a notebook into ``folder``, as Jupyter would."""
     import nbformat
 
     written = []
@@ -39,9 +51,13 @@ def write_app_cells(notebook_path: Path, folder: Path) -> list[Path]:
         if cell.cell_type != "code" or not cell.source.startswith("%%writefile"):
             continue
         first, _, body = cell.source.partition("\n")
-        target = folder / first.split()[-1]
-        target.write_text(body if body.endswith("\n") else body + "\n")
-        written.append(target)
+        words = first.split()
+        target = folder / words[-1]
+        body = body if body.endswith("\n") else body + "\n"
+        with target.open("a" if "-a" in words[1:-1] or "--append" in words[1:-1] else "w") as file:
+            file.write(body)
+        if target not in written:
+            written.append(target)
     return written
 
 

@@ -29,6 +29,19 @@ def test_bench_prints_a_table_and_accepts_a_url_and_rate():
     assert with_app.returncode == 0 and "/hello" in with_app.stdout and "rate 200/s" in with_app.stdout
 
 
+def test_bench_passes_environment_variables_to_the_app(tmp_path):
+    (tmp_path / "env_app.py").write_text(
+        "import os\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+        "@app.get('/')\nasync def root():\n    return {'v': os.environ['GREETING']}\n"
+    )
+    missing = subprocess.run([sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json"],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    given = subprocess.run([sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json",
+                            "--env", "GREETING=hi"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert json.loads(missing.stdout)["errors"] == 2  # KeyError in the app: 500
+    assert json.loads(given.stdout)["ok"] == 2
+
+
 def test_bench_errors_are_clear():
     remote = cli("bench", "http://10.9.9.9:80", "--path", "/")
     assert remote.returncode == 2 and "loopback" in remote.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def _execute(path: Path, times: int = 1) -> float:
         extra_arguments=["--HistoryManager.enabled=False"],
     )
     start = time.perf_counter()
-    with client.setup_kernel(env={**os.environ, "MPLBACKEND": "agg"}):
+    with client.setup_kernel():
         for _ in range(times):
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)

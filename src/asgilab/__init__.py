@@ -5,7 +5,7 @@
         run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
     run
 
-`plots` and `upstream` are imported on first use, so a server process started by `serve` does
+`plots`, `upstream`, `external`, `model`, `checks` and `demo` are imported on first use, so a server process started by `serve` does
 not pay for matplotlib or FastAPI it never uses.
 """
 
@@ -31,6 +31,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "upstream", "checks", "demo"):
+    if name in ("plots", "upstream", "checks", "demo", "external", "model"):
         return importlib.import_module(f"asgilab.{name}")
     raise AttributeError(f"module 'asgilab' has no attribute {name!r}")

@@ -30,8 +30,9 @@ def bench(args: argparse.Namespace) -> int:
     )
     if args.probe:
         options["probe"] = args.probe
+    env = dict(item.split("=", 1) for item in args.env)
     try:
-        server = nullcontext() if is_url else serve(target, workers=args.workers)
+        server = nullcontext() if is_url else serve(target, workers=args.workers, env=env)
         with server as live:
             base = target.rstrip("/") if is_url else live.url
             run = load_sync(base + args.path, args.requests, args.concurrency, label=args.path, **options)
@@ -94,6 +95,12 @@ def doctor(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _key_value(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m asgilab", description="Measure ASGI servers live.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -110,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--deadline", type=float, default=60.0, help="seconds for the whole run (default 60)")
     b.add_argument("--warmup", type=int, default=0, help="requests sent before measuring (default 0)")
     b.add_argument("--workers", type=int, default=1, help="uvicorn workers when serving module:app")
+    b.add_argument("--env", action="append", default=[], type=_key_value, metavar="NAME=VALUE",
+                   help="environment variable for the served app, e.g. --env UPSTREAM_URL=http://127.0.0.1:8001")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=bench)
 

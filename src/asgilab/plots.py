@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from asgilab.results import Run
 
-__all__ = ["timeline", "cdf", "compare", "scaling", "probe"]
+__all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time"]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:

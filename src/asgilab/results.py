@@ -128,10 +128,18 @@ class Run:
 
     @property
     def effective_concurrency(self) -> float:
-        """Sum of all request latencies divided by wall time: how many requests were in flight
-        on average. Near ``concurrency`` when the server overlaps them, near 1 when it serialises."""
+        """Sum of all request latencies divided by wall time: how many requests were in flight, as
+        the client saw them, on average. Queueing counts as in flight, so a server that serves one
+        request at a time still scores about half the concurrency when all requests arrive at once;
+        to see what the server overlapped, use `served_at_once`."""
         total = sum(r.latency for r in self.records)
         return total / self.wall_s if self.wall_s > 0 else math.nan
+
+    def served_at_once(self, service_s: float) -> float:
+        """How many requests the server worked on at once, on average, when each takes
+        ``service_s`` seconds on its own: successful requests x ``service_s`` / wall time.
+        About 1 when it served them one at a time; about ``concurrency`` when it overlapped them."""
+        return self.ok * service_s / self.wall_s if self.wall_s > 0 else math.nan
 
     @property
     def probe_latencies(self) -> list[float]:

@@ -106,6 +106,32 @@ class Server:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's whole process group: the server,
+        its workers and process pools, including children that already exited. Read it before and
+        after a run: the difference over the wall time is how many cores the server kept busy."""
+        return sum(self.cpu_by_process().values()) + self._reaped_children_cpu()
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds so far of each live process of the server (supervisor, workers, pools)."""
+        if self.process is None:
+            raise RuntimeError("server not started")
+        found = {}
+        for proc in _group_members(self.process.pid):
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            found[proc.pid] = times.user + times.system
+        return found
+
+    def _reaped_children_cpu(self) -> float:
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.children_user + times.children_system
+
     def logs(self) -> str:
         """Everything the server printed so far (stdout and stderr together)."""
         if self._log_file is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 import ssl
 import tempfile
 from pathlib import Path
@@ -131,17 +132,26 @@ async def reset_stats() -> dict[str, bool]:
 
 @functools.cache
 def _tls_files() -> tuple[str, str, str]:
-    """A private CA and a certificate for 127.0.0.1/localhost, made once per process."""
-    import trustme
+    """A private CA and a certificate for 127.0.0.1/localhost, made once per user and machine.
 
-    folder = Path(tempfile.mkdtemp(prefix="asgilab-tls-"))
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
-    ca_path, cert_path, key_path = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
-    ca.cert_pem.write_to_path(str(ca_path))
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    return str(ca_path), str(cert_path), str(key_path)
+    Kept in one folder of the temporary directory so that every process (the notebook, a gateway
+    app served beside the upstream, a lab check) trusts the same CA."""
+    folder = Path(tempfile.gettempdir()) / f"asgilab-tls-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    names = [folder / "ca.pem", folder / "cert.pem", folder / "key.pem"]
+    if not all(path.exists() for path in names):
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        staging = Path(tempfile.mkdtemp(prefix="asgilab-tls-new-"))
+        ca.cert_pem.write_to_path(str(staging / "ca.pem"))
+        cert.private_key_and_cert_chain_pem.write_to_path(str(staging / "cert.pem"))
+        cert.private_key_pem.write_to_path(str(staging / "key.pem"))
+        try:
+            staging.rename(folder)  # atomic: of two processes racing, one set of files wins
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return tuple(str(path) for path in names)  # type: ignore[return-value]
 
 
 def ca_file() -> str:

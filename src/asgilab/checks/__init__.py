@@ -9,10 +9,15 @@ bounds, so they pass on a slow laptop and still fail on the starter code.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Criterion", "Feedback", "CheckFailed", "Hint", "verdict", "hints"]
+from asgilab.server import Server, ServerError
+
+__all__ = [
+    "Criterion", "Feedback", "CheckFailed", "Hint", "verdict", "hints", "not_started", "app_error",
+]
 
 
 @dataclass
@@ -93,3 +98,27 @@ def hints(table: dict[int, str], step: int) -> Hint:
     if step not in table:
         raise ValueError(f"there is no step {step}; steps with hints: {sorted(table)}")
     return Hint(table[step])
+
+
+def not_started(app: str, exc: ServerError) -> Criterion:
+    """A failed criterion for a learner's app that would not start, with the server's last lines."""
+    lines = str(exc).splitlines()
+    tail = [line for line in lines[2:] if line.strip()][-6:]
+    return Criterion(
+        False,
+        f"the app {app!r} starts",
+        "\n".join([lines[0], *tail]),
+        "the server could not import or start your module: read its last lines above (a typo? a"
+        " missing import? an exception in the lifespan? did you run the %%writefile cell?)",
+    )
+
+
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception|Exit)\b.*")
+
+
+def app_error(server: Server) -> str:
+    """The last exception line the server logged (e.g. 'NotImplementedError: your code here'), or ''."""
+    for line in reversed(server.logs().splitlines()):
+        if _EXCEPTION_LINE.match(line.strip()):
+            return line.strip()
+    return ""
