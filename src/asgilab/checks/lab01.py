@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from typing import Any
 
-from asgilab.checks import CheckFailed, Criterion, Feedback, hints, verdict
+from asgilab.checks import CheckFailed, Criterion, Feedback, app_error, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.server import Server, ServerError, serve
 
@@ -57,29 +56,8 @@ def hint(step: int) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _not_started(app: str, exc: ServerError) -> Criterion:
-    lines = str(exc).splitlines()
-    tail = [line for line in lines[2:] if line.strip()][-6:]
-    return Criterion(
-        False,
-        f"the app {app!r} starts under uvicorn",
-        "\n".join([lines[0], *tail]),
-        "the server could not import or start your module: read its last lines above (a typo? a"
-        " missing import? did you run the %%writefile cell?)",
-    )
-
-
-def _app_error(server: Server) -> str:
-    """The last exception line the server logged (e.g. 'NotImplementedError: your code here'), or ''."""
-    pattern = re.compile(r"^[\w.]*(Error|Exception|Exit)\b.*")
-    for line in reversed(server.logs().splitlines()):
-        if pattern.match(line.strip()):
-            return line.strip()
-    return ""
-
-
 def _with_error(measured: str, server: Server) -> str:
-    error = _app_error(server)
+    error = app_error(server)
     return f"{measured}; the server logged: {error}" if error else measured
 
 
@@ -101,9 +79,9 @@ def step1(app: str = "lab01_hello_app:app", app_dir: str | os.PathLike[str] | No
                     "the request got no complete response: does every path send http.response.start and then"
                     " http.response.body?",
                 )]))
-            error_note = _app_error(server)
+            error_note = app_error(server)
     except ServerError as exc:
-        return verdict(Feedback(title, [_not_started(app, exc)]))
+        return verdict(Feedback(title, [not_started(app, exc)]))
 
     content_type = hello.headers.get("content-type", "(none)")
     try:
@@ -148,12 +126,12 @@ def step2(app: str = "lab01_wait_app:app", app_dir: str | os.PathLike[str] | Non
                 server.url + f"/wait?ms={WAIT_MS}", requests=WAIT_REQUESTS, concurrency=WAIT_REQUESTS,
                 timeout=15, deadline=30, label="/wait",
             )
-            error_note = _app_error(server)
+            error_note = app_error(server)
     except ServerError as exc:
-        return verdict(Feedback(title, [_not_started(app, exc)]))
+        return verdict(Feedback(title, [not_started(app, exc)]))
 
     serial_s = WAIT_REQUESTS * WAIT_MS / 1000
-    at_once = serial_s / run.wall_s if run.ok == WAIT_REQUESTS and run.wall_s > 0 else 0.0
+    at_once = run.served_at_once(WAIT_MS / 1000) if run.ok == WAIT_REQUESTS else 0.0
     ok_measured = f"{run.ok}/{WAIT_REQUESTS} ok" + (f", errors {run.error_kinds}" if run.errors else "")
     if run.errors and error_note:
         ok_measured += f"; the server logged: {error_note}"
@@ -246,6 +224,6 @@ def step3(app: str = "lab01_ws_app:app", app_dir: str | os.PathLike[str] | None 
         with serve(app, app_dir=app_dir) as server:
             criteria = _ws_echo(server.url.replace("http://", "ws://") + "/ws/echo", server)
     except ServerError as exc:
-        return verdict(Feedback(title, [_not_started(app, exc)]))
+        return verdict(Feedback(title, [not_started(app, exc)]))
     return verdict(Feedback(title, criteria))
 

@@ -13,7 +13,6 @@ the time of one `asgilab.model.predict` call measured here, and an inline refere
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Any
 
@@ -21,7 +20,7 @@ import psutil
 from fastapi import FastAPI
 
 from asgilab import model
-from asgilab.checks import CheckFailed, Criterion, Feedback, hints, verdict
+from asgilab.checks import CheckFailed, Criterion, Feedback, app_error, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve
@@ -95,27 +94,6 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def _not_started(app: str, exc: ServerError) -> Criterion:
-    lines = str(exc).splitlines()
-    tail = [line for line in lines[2:] if line.strip()][-6:]
-    return Criterion(
-        False,
-        f"the app {app!r} starts under uvicorn",
-        "\n".join([lines[0], *tail]),
-        "the server could not import or start your module: read its last lines above (a typo? a"
-        " missing import? an exception in lifespan? did you run the %%writefile cell?)",
-    )
-
-
-def _app_error(server: Server) -> str:
-    """The last exception line the server logged (e.g. 'AttributeError: ...'), or ''."""
-    pattern = re.compile(r"^[\w.]*(Error|Exception|Exit)\b.*")
-    for line in reversed(server.logs().splitlines()):
-        if pattern.match(line.strip()):
-            return line.strip()
-    return ""
-
-
 def _helpers(server: Server) -> tuple[int, int]:
     """(worker processes, threads) of the server: a process pool shows as workers, a thread pool as
     threads. multiprocessing's resource tracker is not a worker."""
@@ -157,9 +135,9 @@ def step1(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
             run = _measure(server, "your app")
             children_after, threads_after = _helpers(server)
             children = max(children, children_after)
-            error = _app_error(server)
+            error = app_error(server)
     except ServerError as exc:
-        return verdict(Feedback(title, [_not_started(app, exc)]))
+        return verdict(Feedback(title, [not_started(app, exc)]))
     call_s = min(call_s, model_call_s(3))  # timed again: a busy moment made one timing too long
     bound_s = PING_BOUND_CALLS * call_s
 
@@ -219,11 +197,11 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
                         references.append(_measure(inline, "model inline"))
                         runs.append(_measure(server, "your app"))
             except ServerError as exc:
-                return verdict(Feedback(title, [_not_started("asgilab.checks.lab05:reference_app", exc)]))
+                return verdict(Feedback(title, [not_started("asgilab.checks.lab05:reference_app", exc)]))
             children = _helpers(server)[0]
-            error = _app_error(server)
+            error = app_error(server)
     except ServerError as exc:
-        return verdict(Feedback(title, [_not_started(app, exc)]))
+        return verdict(Feedback(title, [not_started(app, exc)]))
     reference = max(references, key=lambda r: r.throughput_rps)
     run = max(runs, key=lambda r: r.throughput_rps)
 
