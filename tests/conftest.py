@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -67,3 +69,51 @@ def no_server_outlives_the_suite():
     yield
     left = [p for p in wait_for_no_servers() if p.pid not in before]
     assert not left, f"server processes outlived the test suite: {[p.pid for p in left]}"
+
+
+def lab_app_dirs(notebook: str, files: set[str]) -> tuple[Any, Any]:
+    """The module-scoped fixtures ``starter`` and ``solution`` of a lab's tests: a fresh folder each,
+    holding what the ``%%writefile`` cells of the lab's notebook (in labs/, in solutions/) write,
+    which must be exactly ``files``. Use: ``starter, solution = lab_app_dirs(NOTEBOOK, {"lab02_app.py"})``."""
+
+    def app_dir(tmp_path_factory: pytest.TempPathFactory, where: Path) -> Path:
+        folder = tmp_path_factory.mktemp(f"{Path(notebook).stem}_{where.name}")
+        assert {p.name for p in write_app_cells(where / notebook, folder)} == files
+        return folder
+
+    @pytest.fixture(scope="module", name="starter")
+    def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return app_dir(tmp_path_factory, LABS)
+
+    @pytest.fixture(scope="module", name="solution")
+    def solution(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return app_dir(tmp_path_factory, SOLUTIONS)
+
+    return starter, solution
+
+
+def check_fails(step: Callable[..., Any], app: str, app_dir: Path, *expected: str, failed_only: bool = False) -> str:
+    """Run a check step that must raise `CheckFailed` and return its feedback text (only the failed
+    criteria's lines with ``failed_only``), after asserting it contains each of ``expected``."""
+    from asgilab.checks import CheckFailed
+
+    with pytest.raises(CheckFailed) as failure:
+        step(app, app_dir=app_dir)
+    feedback = failure.value.feedback
+    if failed_only:
+        text = "\n".join(c.line() for c in feedback.criteria if not c.passed)
+    else:
+        text = str(feedback)
+    for wanted in expected:
+        assert wanted in text, f"{feedback.title}: the feedback lacks {wanted!r}:\n{text}"
+    return text
+
+
+def check_passes(step: Callable[..., Any], app: str, app_dir: Path) -> Any:
+    """Run a check step that must pass; return its `Feedback`."""
+    from asgilab.checks import Feedback
+
+    feedback = step(app, app_dir=app_dir)
+    assert isinstance(feedback, Feedback) and feedback.passed, str(feedback)
+    assert "[FAIL]" not in str(feedback)
+    return feedback

@@ -5,26 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LABS, SOLUTIONS, write_app_cells
+from conftest import check_fails, check_passes, lab_app_dirs
 
-from asgilab.checks import CheckFailed, Feedback, lab01
+from asgilab.checks import lab01
 
 NOTEBOOK = "lab01_wsgi_to_asgi.ipynb"
 STEPS = {1: "lab01_hello_app:app", 2: "lab01_wait_app:app", 3: "lab01_ws_app:app"}
 
-
-@pytest.fixture(scope="module")
-def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab01_starter")
-    assert len(write_app_cells(LABS / NOTEBOOK, folder)) == len(STEPS)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def solution(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab01_solution")
-    assert len(write_app_cells(SOLUTIONS / NOTEBOOK, folder)) == len(STEPS)
-    return folder
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab01_hello_app.py", "lab01_wait_app.py", "lab01_ws_app.py"})
 
 
 def _step(n: int):
@@ -41,27 +29,18 @@ STARTER_ADVICE = {
 
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_step_fails_on_the_starter_with_feedback(step: int, starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failure:
-        _step(step)(STEPS[step], app_dir=starter)
-    text = str(failure.value)
-    for expected in STARTER_ADVICE[step]:
-        assert expected in text, f"step {step} feedback lacks {expected!r}:\n{text}"
+    check_fails(_step(step), STEPS[step], starter, *STARTER_ADVICE[step])
 
 
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_step_passes_on_the_solution(step: int, solution: Path) -> None:
-    feedback = _step(step)(STEPS[step], app_dir=solution)
-    assert isinstance(feedback, Feedback) and feedback.passed, str(feedback)
-    assert "[FAIL]" not in str(feedback)
+    check_passes(_step(step), STEPS[step], solution)
 
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab01_broken_app.py").write_text("import no_such_module_for_lab01\n")
-    with pytest.raises(CheckFailed) as failure:
-        lab01.step1("lab01_broken_app:app", app_dir=tmp_path)
-    text = str(failure.value)
-    assert "[FAIL] the app 'lab01_broken_app:app' starts under uvicorn" in text
-    assert "no_such_module_for_lab01" in text
+    check_fails(lab01.step1, "lab01_broken_app:app", tmp_path,
+                "[FAIL] the app 'lab01_broken_app:app' starts", "no_such_module_for_lab01")
 
 
 def test_hints() -> None:

@@ -5,27 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LABS, SOLUTIONS, write_app_cells
+from conftest import check_fails, check_passes, lab_app_dirs
 
-from asgilab.checks import CheckFailed, Feedback, lab02
+from asgilab.checks import lab02
 
 NOTEBOOK = "lab02_blocking_pitfalls.ipynb"
 APP = "lab02_app:app"
 STEPS = (1, 2, 3, 4)
 
-
-@pytest.fixture(scope="module")
-def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab02_starter")
-    assert [p.name for p in write_app_cells(LABS / NOTEBOOK, folder)] == ["lab02_app.py"]
-    return folder
-
-
-@pytest.fixture(scope="module")
-def solution(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab02_solution")
-    assert [p.name for p in write_app_cells(SOLUTIONS / NOTEBOOK, folder)] == ["lab02_app.py"]
-    return folder
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab02_app.py"})
 
 
 def _step(n: int):
@@ -45,32 +33,23 @@ STARTER_ADVICE = {
 
 @pytest.mark.parametrize("step", STEPS)
 def test_step_fails_on_the_starter_with_feedback(step: int, starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failure:
-        _step(step)(APP, app_dir=starter)
-    text = str(failure.value)
-    for expected in STARTER_ADVICE[step]:
-        assert expected in text, f"step {step} feedback lacks {expected!r}:\n{text}"
+    check_fails(_step(step), APP, starter, *STARTER_ADVICE[step])
 
 
 @pytest.mark.parametrize("step", STEPS)
 def test_step_passes_on_the_solution(step: int, solution: Path) -> None:
-    feedback = _step(step)(APP, app_dir=solution)
-    assert isinstance(feedback, Feedback) and feedback.passed, str(feedback)
-    assert "[FAIL]" not in str(feedback)
+    check_passes(_step(step), APP, solution)
 
 
-def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("step", (1, 2, 3))
+def test_a_server_that_cannot_start_gives_feedback(step: int, tmp_path: Path) -> None:
     (tmp_path / "lab02_broken_app.py").write_text("import no_such_module_for_lab02\n")
-    with pytest.raises(CheckFailed) as failure:
-        lab02.step1("lab02_broken_app:app", app_dir=tmp_path)
-    text = str(failure.value)
-    assert "[FAIL] the app starts" in text and "no_such_module_for_lab02" in text
+    check_fails(_step(step), "lab02_broken_app:app", tmp_path,
+                "[FAIL] the app 'lab02_broken_app:app' starts", "no_such_module_for_lab02")
 
 
 def test_step4_without_the_module_gives_feedback(tmp_path: Path) -> None:
-    with pytest.raises(CheckFailed) as failure:
-        lab02.step4("lab02_missing_app:app", app_dir=tmp_path)
-    assert "lab02_missing_app.py" in str(failure.value)
+    check_fails(lab02.step4, "lab02_missing_app:app", tmp_path, "lab02_missing_app.py")
 
 
 def test_hints() -> None:

@@ -3,50 +3,29 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LABS, SOLUTIONS, write_app_cells
+from conftest import check_fails, check_passes, lab_app_dirs
 
-from asgilab.checks import CheckFailed
 from asgilab.checks import lab03 as check
 
 NAME = "lab03_def_vs_async_def.ipynb"
 
-
-@pytest.fixture(scope="module")
-def starter(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab03_starter")
-    names = {p.name for p in write_app_cells(LABS / NAME, folder)}
-    assert names == {"lab03_sdk_app.py", "lab03_cpu_app.py"}
-    return folder
-
-
-@pytest.fixture(scope="module")
-def solution(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab03_solution")
-    write_app_cells(SOLUTIONS / NAME, folder)
-    return folder
+starter, solution = lab_app_dirs(NAME, {"lab03_sdk_app.py", "lab03_cpu_app.py"})
 
 
 def test_step1_fails_on_the_starter_with_the_40_tokens(starter):
-    with pytest.raises(CheckFailed) as failed:
-        check.step1("lab03_sdk_app:app", app_dir=starter)
-    text = str(failed.value)
-    assert "[FAIL] at least 50" in text and "40 tokens" in text and "lifespan" in text
+    check_fails(check.step1, "lab03_sdk_app:app", starter, "[FAIL] at least 50", "40 tokens", "lifespan")
 
 
 def test_step1_passes_on_the_solution(solution):
-    feedback = check.step1("lab03_sdk_app:app", app_dir=solution)
-    assert feedback.passed
+    check_passes(check.step1, "lab03_sdk_app:app", solution)
 
 
 def test_step2_fails_on_the_starter(starter):
-    with pytest.raises(CheckFailed) as failed:
-        check.step2("lab03_cpu_app:app", app_dir=starter)
-    assert "[FAIL] GET /ping stays responsive" in str(failed.value)
+    check_fails(check.step2, "lab03_cpu_app:app", starter, "[FAIL] GET /ping stays responsive")
 
 
 def test_step2_passes_on_the_solution(solution):
-    feedback = check.step2("lab03_cpu_app:app", app_dir=solution)
-    assert feedback.passed
+    check_passes(check.step2, "lab03_cpu_app:app", solution)
 
 
 def test_limiter_at_import_time_is_explained(tmp_path):
@@ -56,10 +35,8 @@ def test_limiter_at_import_time_is_explained(tmp_path):
         "anyio.to_thread.current_default_thread_limiter().total_tokens = 100\n"
         "app = FastAPI()\n"
     )
-    with pytest.raises(CheckFailed) as failed:
-        check.step1("lab03_sdk_app:app", app_dir=tmp_path)
-    text = str(failed.value)
-    assert "[FAIL] the app starts" in text and "NoEventLoopError" in text and "lifespan" in text
+    check_fails(check.step1, "lab03_sdk_app:app", tmp_path,
+                "[FAIL] the app 'lab03_sdk_app:app' starts", "NoEventLoopError", "Move that line into the lifespan")
 
 
 def test_hints():

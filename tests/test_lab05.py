@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import check_fails, check_passes, lab_app_dirs
 
-from asgilab.checks import CheckFailed, lab05
-from conftest import LABS, SOLUTIONS, write_app_cells
+from asgilab.checks import lab05
 
 NOTEBOOK = "lab05_cpu_bound_and_inference.ipynb"
 APP = "lab05_app:app"
@@ -34,58 +34,34 @@ async def predict(item: int = 0):
 '''
 
 
-def _folder(tmp_path_factory: pytest.TempPathFactory, name: str, notebook: Path) -> Path:
-    folder = tmp_path_factory.mktemp(name)
-    assert [p.name for p in write_app_cells(notebook, folder)] == ["lab05_app.py"]
-    return folder
-
-
-@pytest.fixture(scope="module")
-def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _folder(tmp_path_factory, "lab05_starter", LABS / NOTEBOOK)
-
-
-@pytest.fixture(scope="module")
-def solution(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _folder(tmp_path_factory, "lab05_solution", SOLUTIONS / NOTEBOOK)
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab05_app.py"})
 
 
 def test_step1_fails_on_the_starter_and_says_why(starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failure:
-        lab05.step1(APP, app_dir=starter)
-    text = str(failure.value)
-    assert "[FAIL] /ping's worst wait" in text and "runs on the event loop" in text
-    assert "[PASS] all 32 predictions succeed" in text
+    check_fails(lab05.step1, APP, starter,
+                "[FAIL] /ping's worst wait", "runs on the event loop", "[PASS] all 32 predictions succeed")
 
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:
-    feedback = lab05.step1(APP, app_dir=solution)
-    assert feedback.passed, str(feedback)
+    check_passes(lab05.step1, APP, solution)
 
 
 def test_step1_explains_a_thread_pool(tmp_path: Path) -> None:
     (tmp_path / "lab05_app.py").write_text(THREAD_POOL)
-    with pytest.raises(CheckFailed) as failure:
-        lab05.step1(APP, app_dir=tmp_path)
-    assert "GIL" in str(failure.value)
+    check_fails(lab05.step1, APP, tmp_path, "GIL")
 
 
 def test_step2_fails_on_the_starter(starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failure:
-        lab05.step2(APP, app_dir=starter)
-    assert "no worker process" in str(failure.value)
+    check_fails(lab05.step2, APP, starter, "no worker process")
 
 
 def test_step2_passes_on_the_solution(solution: Path) -> None:
-    feedback = lab05.step2(APP, app_dir=solution)
-    assert feedback.passed, str(feedback)
+    check_passes(lab05.step2, APP, solution)
 
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab05_app.py").write_text("from fastapi import FastAPI\napp = FastAPI(\n")
-    with pytest.raises(CheckFailed) as failure:
-        lab05.step1(APP, app_dir=tmp_path)
-    assert "starts under uvicorn" in str(failure.value) and "SyntaxError" in str(failure.value)
+    check_fails(lab05.step1, APP, tmp_path, f"[FAIL] the app {APP!r} starts", "SyntaxError")
 
 
 def test_hints() -> None:

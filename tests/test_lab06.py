@@ -5,60 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LABS, SOLUTIONS, write_app_cells
+from conftest import check_fails, check_passes, lab_app_dirs
 
-from asgilab.checks import CheckFailed, lab06
+from asgilab.checks import lab06
 
 NOTEBOOK = "lab06_threadpool_and_backpressure.ipynb"
 
 
-@pytest.fixture(scope="module")
-def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab06_starter")
-    write_app_cells(LABS / NOTEBOOK, folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def solution(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lab06_solution")
-    write_app_cells(SOLUTIONS / NOTEBOOK, folder)
-    return folder
-
-
-def test_app_cells_written(starter: Path, solution: Path) -> None:
-    for folder in (starter, solution):
-        assert {p.name for p in folder.iterdir()} >= {"lab06_app.py", "lab06_deadline_app.py"}
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab06_app.py", "lab06_deadline_app.py"})
 
 
 def test_step1_fails_on_starter(starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failed:
-        lab06.step1("lab06_app:app", app_dir=starter)
-    text = str(failed.value)
-    assert "Little's law" in text and "[FAIL] the served requests' p99" in text
+    check_fails(lab06.step1, "lab06_app:app", starter, "Little's law", "[FAIL] the served requests' p99")
 
 
 def test_step1_passes_on_solution(solution: Path) -> None:
-    feedback = lab06.step1("lab06_app:app", app_dir=solution)
-    assert feedback.passed, feedback
+    check_passes(lab06.step1, "lab06_app:app", solution)
 
 
 def test_step2_fails_on_starter(starter: Path) -> None:
-    with pytest.raises(CheckFailed) as failed:
-        lab06.step2("lab06_deadline_app:app", app_dir=starter)
-    assert "asyncio.timeout" in str(failed.value)
+    check_fails(lab06.step2, "lab06_deadline_app:app", starter, "asyncio.timeout")
 
 
 def test_step2_passes_on_solution(solution: Path) -> None:
-    feedback = lab06.step2("lab06_deadline_app:app", app_dir=solution)
-    assert feedback.passed, feedback
+    check_passes(lab06.step2, "lab06_deadline_app:app", solution)
 
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab06_app.py").write_text("import no_such_module_for_lab06\n")
-    with pytest.raises(CheckFailed) as failed:
-        lab06.step1("lab06_app:app", app_dir=tmp_path)
-    assert "no_such_module_for_lab06" in str(failed.value)
+    check_fails(lab06.step1, "lab06_app:app", tmp_path, "[FAIL] the app 'lab06_app:app' starts", "no_such_module_for_lab06")
 
 
 def test_hints() -> None:

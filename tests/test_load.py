@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from asgilab import ENGINES, load, load_sync, serve
+from asgilab import ENGINES, bursts, load, load_sync, serve
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,11 @@ def test_thread_pool_step_between_40_and_41(demo):
     at41 = min(load_sync(demo.url + "/sync-sleep?ms=100", 41, 41, warmup=41).wall_s for _ in range(2))
     print(f"wall at 40: {at40:.3f} s, at 41: {at41:.3f} s")
     assert at41 / at40 > 1.3  # a second round of 100 ms for the 41st request
+
+
+def test_bursts_send_one_burst_per_size(demo):
+    runs = asyncio.run(bursts(demo.url + "/async-sleep?ms=50", [5, 10], label="async"))
+    assert [(r.requests, r.concurrency, r.label, r.ok) for r in runs] == [(5, 5, "async x5", 5), (10, 10, "async x10", 10)]
 
 
 def test_open_loop_keeps_its_schedule_and_measures_from_it(demo):

@@ -15,14 +15,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from asgilab.env import versions
-from asgilab.load import ENGINES, load, load_sync
+from asgilab.load import ENGINES, bursts, load, load_sync
 from asgilab.results import Record, Run, table
 from asgilab.server import Server, ServerError, serve, stop_all
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ENGINES", "Record", "Run", "Server", "ServerError", "load", "load_sync",
+    "ENGINES", "Record", "bursts", "Run", "Server", "ServerError", "load", "load_sync",
     "plots", "serve", "stop_all", "table", "upstream", "versions",
 ]
 

@@ -21,12 +21,12 @@ import math
 import threading
 import time
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
 from asgilab.results import Record, Run
 
-__all__ = ["ENGINES", "load", "load_sync", "check_loopback"]
+__all__ = ["ENGINES", "load", "load_sync", "bursts", "check_loopback"]
 
 MAX_REQUESTS = 1_000_000
 PROBE_INTERVAL_S = 0.01
@@ -164,6 +164,17 @@ async def load(
     finished = [r.end for r in run.records if r.error != "deadline"]
     run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)
     return run
+
+
+async def bursts(url: str, sizes: Iterable[int], *, label: str = "", **options: Any) -> list[Run]:
+    """One burst per size n: n requests sent together (``concurrency=n``) after ``warmup=n``
+    opened the n connections, so each wall time is the server's, not the connection set-up's.
+    The runs are labelled ``"{label} x{n}"``; plot them with `asgilab.plots.scaling`."""
+    runs = []
+    for n in sizes:
+        options.setdefault("timeout", 10.0)
+        runs.append(await load(url, n, n, warmup=n, label=f"{label} x{n}".strip(), **options))
+    return runs
 
 
 async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: float | None = None) -> Record:

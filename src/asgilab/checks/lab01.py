@@ -16,7 +16,15 @@ import contextlib
 import os
 from typing import Any
 
-from asgilab.checks import CheckFailed, Criterion, Feedback, app_error, hints, not_started, verdict
+from asgilab.checks import (
+    CheckFailed,
+    Criterion,
+    Feedback,
+    app_error,
+    hints,
+    not_started,
+    verdict,
+)
 from asgilab.load import load_sync
 from asgilab.server import Server, ServerError, serve
 

@@ -14,17 +14,19 @@ are ratios to the endpoint's own duration, so they hold on a slow, busy laptop.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from asgilab.checks import CheckFailed, Criterion, Feedback, hints, verdict
+from asgilab.checks import CheckFailed, Criterion, Feedback, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.results import Run
-from asgilab.server import ServerError, serve
+from asgilab.server import Server, ServerError, serve
 
 __all__ = ["UPSTREAM_ENV", "CheckFailed", "hint", "ruff_async", "step1", "step2", "step3", "step4"]
 
@@ -40,13 +42,14 @@ def _ms(seconds: float) -> str:
     return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
 
 
-def _server_failed(title: str, exc: ServerError) -> Feedback:
-    return Feedback(title, [Criterion(
-        False,
-        "the app starts",
-        f"the server did not start: {exc}",
-        "run the cell that writes lab02_app.py again and read the error above; the starter app must import and serve",
-    )])
+@contextlib.contextmanager
+def _served(title: str, app: str, app_dir: str | os.PathLike[str] | None, env: dict[str, str]) -> Iterator[Server]:
+    """Serve the learner's app for one step; if it does not start, the step fails with its last lines."""
+    try:
+        with serve(app, app_dir=app_dir, env=env) as server:
+            yield server
+    except ServerError as exc:
+        raise CheckFailed(Feedback(title, [not_started(app, exc)])) from None
 
 
 def _all_ok(run: Run, path: str, extra_advice: str = "") -> Criterion:
@@ -62,7 +65,7 @@ def _all_ok(run: Run, path: str, extra_advice: str = "") -> Criterion:
 
 def _overlap(run: Run, path: str, call_s: float, min_speedup: float, advice: str) -> Criterion:
     serial = len(run.records) * call_s
-    speedup = serial / run.wall_s if run.wall_s > 0 else math.nan
+    speedup = run.served_at_once(call_s)
     return Criterion(
         speedup >= min_speedup,
         f"{len(run.records)} concurrent {path} requests are served together (at least {min_speedup:g} at once on average)",
@@ -93,11 +96,8 @@ def step1(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feed
         "load_order_history(): a sync call there freezes every request. Run it in a worker thread "
         "(`await anyio.to_thread.run_sync(load_order_history, customer)`) or make the handler a plain `def`."
     )
-    try:
-        with serve(app, app_dir=app_dir, env=NO_UPSTREAM) as server:
-            run = load_sync(server.url + "/orders?customer=7", 20, 20, label="/orders", **LOAD)
-    except ServerError as exc:
-        return verdict(_server_failed(title, exc))
+    with _served(title, app, app_dir, NO_UPSTREAM) as server:
+        run = load_sync(server.url + "/orders?customer=7", 20, 20, label="/orders", **LOAD)
     criteria = [
         _all_ok(run, "/orders"),
         _overlap(run, "/orders", WAIT_S, 2.5, "/orders served its callers one at a time. " + advice),
@@ -122,13 +122,10 @@ def step2(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feed
         "httpx.AsyncClient opened in the app's lifespan and `await client.get(...)` in the handler "
         "(or make the handler a plain `def`)."
     )
-    try:
-        with serve_upstream() as up, serve(app, app_dir=app_dir, env={UPSTREAM_ENV: up.url}) as server:
-            httpx.post(up.url + "/stats/reset", timeout=5, trust_env=False)
-            run = load_sync(server.url + "/rates", n, n, label="/rates", **LOAD)
-            peak = httpx.get(up.url + "/stats", timeout=5, trust_env=False).json()["max_in_flight"]
-    except ServerError as exc:
-        return verdict(_server_failed(title, exc))
+    with serve_upstream() as up, _served(title, app, app_dir, {UPSTREAM_ENV: up.url}) as server:
+        httpx.post(up.url + "/stats/reset", timeout=5, trust_env=False)
+        run = load_sync(server.url + "/rates", n, n, label="/rates", **LOAD)
+        peak = httpx.get(up.url + "/stats", timeout=5, trust_env=False).json()["max_in_flight"]
     criteria = [
         _all_ok(run, "/rates", f"; the upstream's base URL is in the environment variable {UPSTREAM_ENV}"),
         _overlap(run, "/rates", WAIT_S, 2.0, "/rates called the upstream one request at a time. " + advice),
@@ -153,12 +150,9 @@ def step3(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feed
         "GIL while it hashes, so a worker thread frees the loop: "
         "`await anyio.to_thread.run_sync(hash_password, password)` (or a plain `def` handler)."
     )
-    try:
-        with serve(app, app_dir=app_dir, env=NO_UPSTREAM) as server:
-            alone = load_sync(server.url + "/login", 2, 1, timeout=15.0, deadline=45.0, label="/login alone")
-            run = load_sync(server.url + "/login", n, n, label="/login", **LOAD) if alone.ok else None
-    except ServerError as exc:
-        return verdict(_server_failed(title, exc))
+    with _served(title, app, app_dir, NO_UPSTREAM) as server:
+        alone = load_sync(server.url + "/login", 2, 1, timeout=15.0, deadline=45.0, label="/login alone")
+        run = load_sync(server.url + "/login", n, n, label="/login", **LOAD) if alone.ok else None
     if run is None:
         return verdict(Feedback(title, [_all_ok(alone, "/login")], [alone]))
     call_s = min(alone.latencies)  # the faster of two: the first request may pay one-off costs

@@ -12,9 +12,7 @@ import math
 import os
 from pathlib import Path
 
-import psutil
-
-from asgilab.checks import Criterion, Feedback, hints, verdict
+from asgilab.checks import Criterion, Feedback, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.server import ServerError, serve
@@ -68,33 +66,14 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _server_failed(title: str, error: ServerError) -> Feedback:
-    text = str(error)
-    advice = "Read the server's last lines above, fix the app and run its %%writefile cell again."
-    if "NoEventLoopError" in text or "AsyncLibraryNotFoundError" in text:
-        advice = (
+def _server_failed(title: str, app: str, error: ServerError) -> Feedback:
+    criterion = not_started(app, error)
+    if "NoEventLoopError" in str(error) or "AsyncLibraryNotFoundError" in str(error):
+        criterion.advice = (
             "Something asked for the running event loop while the module was imported, when none runs "
             "(the thread limiter belongs to an event loop). Move that line into the lifespan, before `yield`."
         )
-    return verdict(Feedback(title, [Criterion(False, "the app starts", text, advice)]))
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time used so far by the server process and its children (a process pool's workers),
-    counting children that already exited too."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-        total = root.cpu_times().children_user + root.cpu_times().children_system
-    except psutil.NoSuchProcess:
-        return 0.0
-    for proc in processes:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return verdict(Feedback(title, [criterion]))
 
 
 def _errors(run: Run) -> str:
@@ -130,11 +109,11 @@ def step1(app: str = "lab03_sdk_app:app", app_dir: str | Path | None = None) -> 
                 label="/forecast",
             )
     except ServerError as error:
-        return _server_failed(title, error)
+        return _server_failed(title, app, error)
 
     ideal = SDK_S * math.ceil(SDK_REQUESTS / SDK_CONCURRENCY)
     staircase = SDK_S * math.ceil(SDK_REQUESTS / DEFAULT_TOKENS)
-    at_once = SDK_REQUESTS * SDK_S / run.wall_s if run.wall_s > 0 else 0.0
+    at_once = run.served_at_once(SDK_S)
     fastest = min(run.latencies) if run.latencies else math.nan
     criteria = [
         Criterion(
@@ -178,7 +157,7 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
                 serials.append(
                     load_sync(f"{url}?ms={CPU_MS}", requests=3, concurrency=1, timeout=10, deadline=20, label="one at a time")
                 )
-                before = _cpu_seconds(server.pid)
+                before = server.cpu_seconds()
                 burst = load_sync(
                     f"{url}?ms={CPU_MS}",
                     requests=CPU_REQUESTS,
@@ -188,11 +167,11 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
                     deadline=20,
                     label=f"{CPU_REQUESTS} at once",
                 )
-                burst.cores_busy = (_cpu_seconds(server.pid) - before) / burst.wall_s if burst.wall_s > 0 else 0.0
+                burst.cores_busy = (server.cpu_seconds() - before) / burst.wall_s if burst.wall_s > 0 else 0.0
                 bursts.append(burst)
             logs = server.logs()
     except ServerError as error:
-        return _server_failed(title, error)
+        return _server_failed(title, app, error)
     serial = min(serials, key=lambda run: (run.errors, run.p50_s if run.ok else math.inf))
     burst = min(bursts, key=lambda run: (run.errors, -run.cores_busy))
 

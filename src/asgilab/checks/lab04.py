@@ -26,7 +26,7 @@ import sys
 import urllib.request
 from typing import Any
 
-from asgilab.checks import Criterion, Feedback, Hint, hints, verdict
+from asgilab.checks import Criterion, Feedback, Hint, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve
@@ -82,7 +82,7 @@ def step1(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
         try:
             run, stats, logs = _measure(app, app_dir, up, "your gateway")
         except ServerError as exc:
-            return verdict(Feedback(title, [_did_not_start(exc)]))
+            return verdict(Feedback(title, [not_started(app, exc)]))
         reference, _, _ = _measure(REFERENCE_APP, None, up, "a new client per request (reference)")
 
     opened = stats["connections_opened"]
@@ -133,7 +133,7 @@ def step2(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
                     timeout=10, deadline=30, label="your gateway",
                 )
         except ServerError as exc:
-            return verdict(Feedback(title, [_did_not_start(exc)]))
+            return verdict(Feedback(title, [not_started(app, exc)]))
     logs = server.logs()  # the server has stopped: its output includes the shutdown
     report = _read_report(logs)
     criteria = [_all_answered(run, logs, STEP2_REQUESTS)]
@@ -205,16 +205,6 @@ def _all_answered(run: Run, logs: str, expected: int = REQUESTS) -> Criterion:
         measured=measured,
         advice="the endpoint must call {UPSTREAM_URL}/delay?ms=... and return its JSON; look at the"
         " server's output above for the exception.",
-    )
-
-
-def _did_not_start(exc: ServerError) -> Criterion:
-    return Criterion(
-        passed=False,
-        what="your gateway starts",
-        measured=str(exc),
-        advice="run the cell that writes the app module, then fix the error shown above"
-        " (an import error? an exception in the lifespan before `yield`?).",
     )
 
 

@@ -20,7 +20,15 @@ import psutil
 from fastapi import FastAPI
 
 from asgilab import model
-from asgilab.checks import CheckFailed, Criterion, Feedback, app_error, hints, not_started, verdict
+from asgilab.checks import (
+    CheckFailed,
+    Criterion,
+    Feedback,
+    app_error,
+    hints,
+    not_started,
+    verdict,
+)
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve

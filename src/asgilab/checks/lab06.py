@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from asgilab.checks import Criterion, Feedback, Hint, hints, verdict
+from asgilab.checks import Criterion, Feedback, Hint, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.results import Run, percentile
 from asgilab.server import ServerError, serve
@@ -57,13 +57,6 @@ def hint(step: int) -> Hint:
     return hints(_HINTS, step)
 
 
-def _not_served(title: str, app: str, exc: ServerError) -> Feedback:
-    return Feedback(title, [Criterion(
-        False, f"the server starts with {app!r}", str(exc),
-        "Run the %%writefile cell first, and check that the module imports (a typo, a missing import?).",
-    )])
-
-
 def _ms(seconds: float) -> str:
     return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
 
@@ -79,7 +72,7 @@ def step1(app: str = "lab06_app:app", app_dir: str | None = None) -> Feedback:
                 timeout=CLIENT_TIMEOUT_S, deadline=30, label=f"{OVERLOAD_RPS:.0f} req/s",
             )
     except ServerError as exc:
-        return verdict(_not_served(title, app, exc))
+        return verdict(Feedback(title, [not_started(app, exc)]))
     return verdict(Feedback(title, _overload_criteria(run), [run]))
 
 
@@ -153,7 +146,7 @@ def step2(app: str = "lab06_deadline_app:app", app_dir: str | None = None) -> Fe
                 timeout=5, deadline=20, label="100 ms queries afterwards",
             )
     except ServerError as exc:
-        return verdict(_not_served(title, app, exc))
+        return verdict(Feedback(title, [not_started(app, exc)]))
     answered = [r for r in slow.records if r.status is not None]
     statuses = {r.status for r in answered}
     slowest = max((r.latency for r in answered), default=math.nan)
