@@ -64,8 +64,10 @@ def main() -> int:
     for name, ideal, ours, theirs in rows:
         ok = ours / ideal <= TARGET_RATIO
         failures += not ok
-        print(f"{name:28} {ideal:7.3f} {ours:9.3f} {ours / ideal:6.2f} {theirs:9.3f} {theirs / ideal:6.2f}"
-              f"  <= {TARGET_RATIO} {'ok' if ok else 'MISSED'}")
+        print(
+            f"{name:28} {ideal:7.3f} {ours:9.3f} {ours / ideal:6.2f} {theirs:9.3f} {theirs / ideal:6.2f}"
+            f"  <= {TARGET_RATIO} {'ok' if ok else 'MISSED'}"
+        )
     step = walls[41] / walls[40]
     ok = step >= TARGET_STEP
     failures += not ok
@@ -73,10 +75,14 @@ def main() -> int:
     share = our_rps / wrk_rps if wrk_rps else math.nan
     ok = share >= TARGET_RPS_SHARE
     failures += not ok
-    print(f"/hello req/s: asgilab {our_rps:.0f}, wrk {wrk_rps:.0f}, share {share:.2f}"
-          f"  target >= {TARGET_RPS_SHARE} {'ok' if ok else 'MISSED'}")
-    print(f"server CPU per /hello request: {server_ms:.3f} ms (the floor under any burst's wall time:"
-          f" 100 requests cost the server about {100 * server_ms:.0f} ms of one core)")
+    print(
+        f"/hello req/s: asgilab {our_rps:.0f}, wrk {wrk_rps:.0f}, share {share:.2f}"
+        f"  target >= {TARGET_RPS_SHARE} {'ok' if ok else 'MISSED'}"
+    )
+    print(
+        f"server CPU per /hello request: {server_ms:.3f} ms (the floor under any burst's wall time:"
+        f" 100 requests cost the server about {100 * server_ms:.0f} ms of one core)"
+    )
     return 1 if failures else 0
 
 

@@ -15,7 +15,9 @@ from asgilab.server import ServerError
 def test_verdict_returns_passing_feedback_and_raises_on_failure():
     good = Feedback("step 1", [Criterion(True, "requests overlap", "effective 48 of 50")])
     assert verdict(good) is good and "passed" in str(good) and "PASS" in good._repr_html_()
-    bad = Feedback("step 1", [good.criteria[0], Criterion(False, "canary stays fast", "worst 2 s", "look for time.sleep")])
+    bad = Feedback(
+        "step 1", [good.criteria[0], Criterion(False, "canary stays fast", "worst 2 s", "look for time.sleep")]
+    )
     with pytest.raises(CheckFailed) as err:
         verdict(bad)
     shown = "\n".join(err.value._render_traceback_())
@@ -47,8 +49,15 @@ def test_not_started_and_app_error_carry_the_servers_words(tmp_path):
 
 def test_demo_endpoints_answer():
     with serve("asgilab.demo:app") as server:
-        for path in ("/hello", "/ping", "/async-sleep?ms=1", "/blocking-sleep?ms=1", "/sync-sleep?ms=1",
-                     "/cpu?ms=1", "/cpu-sync?ms=1"):
+        for path in (
+            "/hello",
+            "/ping",
+            "/async-sleep?ms=1",
+            "/blocking-sleep?ms=1",
+            "/sync-sleep?ms=1",
+            "/cpu?ms=1",
+            "/cpu-sync?ms=1",
+        ):
             assert load_sync(server.url + path, 2, 1).ok == 2, path
         assert load_sync(server.url + "/async-sleep?ms=9999999", 1, 1).error_kinds == {"status 422": 1}
 

@@ -10,16 +10,41 @@ from conftest import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "asgilab", *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "asgilab", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
 
 
 def test_bench_json_has_the_headline_figures():
-    result = cli("bench", "asgilab.demo:app", "--path", "/blocking-sleep?ms=50", "-n", "6", "-c", "6",
-                 "--probe", "/ping", "--json")
+    result = cli(
+        "bench",
+        "asgilab.demo:app",
+        "--path",
+        "/blocking-sleep?ms=50",
+        "-n",
+        "6",
+        "-c",
+        "6",
+        "--probe",
+        "/ping",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    for key in ("requests", "concurrency", "ok", "errors", "wall_s", "throughput_rps", "p50_s", "p90_s",
-                "p99_s", "max_s", "effective_concurrency", "probe_max_s"):
+    for key in (
+        "requests",
+        "concurrency",
+        "ok",
+        "errors",
+        "wall_s",
+        "throughput_rps",
+        "p50_s",
+        "p90_s",
+        "p99_s",
+        "max_s",
+        "effective_concurrency",
+        "probe_max_s",
+    ):
         assert key in data
     assert data["ok"] == 6 and data["wall_s"] > 0.25 and data["effective_concurrency"] < 4.5
 
@@ -34,10 +59,20 @@ def test_bench_passes_environment_variables_to_the_app(tmp_path):
         "import os\nfrom fastapi import FastAPI\napp = FastAPI()\n"
         "@app.get('/')\nasync def root():\n    return {'v': os.environ['GREETING']}\n"
     )
-    missing = subprocess.run([sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json"],
-                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    given = subprocess.run([sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json",
-                            "--env", "GREETING=hi"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    missing = subprocess.run(
+        [sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    given = subprocess.run(
+        [sys.executable, "-m", "asgilab", "bench", "env_app:app", "-n", "2", "--json", "--env", "GREETING=hi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert json.loads(missing.stdout)["errors"] == 2  # KeyError in the app: 500
     assert json.loads(given.stdout)["ok"] == 2
 

@@ -8,12 +8,8 @@ import pytest
 
 from asgilab import external, serve, table
 
-needs_wrk = pytest.mark.skipif(
-    not external.available("wrk"), reason=f"wrk is not installed ({external.INSTALL_HINT})"
-)
-needs_hey = pytest.mark.skipif(
-    not external.available("hey"), reason=f"hey is not installed ({external.INSTALL_HINT})"
-)
+needs_wrk = pytest.mark.skipif(not external.available("wrk"), reason=f"wrk is not installed ({external.INSTALL_HINT})")
+needs_hey = pytest.mark.skipif(not external.available("hey"), reason=f"hey is not installed ({external.INSTALL_HINT})")
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8000/hello
   1 threads and 10 connections

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab01
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab01_wsgi_to_asgi.ipynb"
 STEPS = {1: "lab01_hello_app:app", 2: "lab01_wait_app:app", 3: "lab01_ws_app:app"}
@@ -39,8 +39,13 @@ def test_step_passes_on_the_solution(step: int, solution: Path) -> None:
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab01_broken_app.py").write_text("import no_such_module_for_lab01\n")
-    check_fails(lab01.step1, "lab01_broken_app:app", tmp_path,
-                "[FAIL] the app 'lab01_broken_app:app' starts", "no_such_module_for_lab01")
+    check_fails(
+        lab01.step1,
+        "lab01_broken_app:app",
+        tmp_path,
+        "[FAIL] the app 'lab01_broken_app:app' starts",
+        "no_such_module_for_lab01",
+    )
 
 
 def test_hints() -> None:

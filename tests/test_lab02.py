@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab02
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab02_blocking_pitfalls.ipynb"
 APP = "lab02_app:app"
@@ -22,10 +22,18 @@ def _step(n: int):
 
 # What each step's feedback on the starter must point at.
 STARTER_ADVICE = {
-    1: ["[FAIL] 20 concurrent /orders requests are served together", "[FAIL] /ping stays fast while /orders runs",
-        "load_order_history()", "anyio.to_thread.run_sync"],
-    2: ["[FAIL] 20 concurrent /rates requests", "[FAIL] the upstream sees the calls together",
-        "at most 1 upstream call(s)", "httpx.AsyncClient"],
+    1: [
+        "[FAIL] 20 concurrent /orders requests are served together",
+        "[FAIL] /ping stays fast while /orders runs",
+        "load_order_history()",
+        "anyio.to_thread.run_sync",
+    ],
+    2: [
+        "[FAIL] 20 concurrent /rates requests",
+        "[FAIL] the upstream sees the calls together",
+        "at most 1 upstream call(s)",
+        "httpx.AsyncClient",
+    ],
     3: ["[PASS] every /login request succeeds", "[FAIL] /ping stays fast while /login runs", "hash_password()"],
     4: ["[FAIL] `ruff check --select ASYNC lab02_app.py` finds nothing", "ASYNC210"],
 }
@@ -44,8 +52,13 @@ def test_step_passes_on_the_solution(step: int, solution: Path) -> None:
 @pytest.mark.parametrize("step", (1, 2, 3))
 def test_a_server_that_cannot_start_gives_feedback(step: int, tmp_path: Path) -> None:
     (tmp_path / "lab02_broken_app.py").write_text("import no_such_module_for_lab02\n")
-    check_fails(_step(step), "lab02_broken_app:app", tmp_path,
-                "[FAIL] the app 'lab02_broken_app:app' starts", "no_such_module_for_lab02")
+    check_fails(
+        _step(step),
+        "lab02_broken_app:app",
+        tmp_path,
+        "[FAIL] the app 'lab02_broken_app:app' starts",
+        "no_such_module_for_lab02",
+    )
 
 
 def test_step4_without_the_module_gives_feedback(tmp_path: Path) -> None:

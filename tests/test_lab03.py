@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab03 as check
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NAME = "lab03_def_vs_async_def.ipynb"
 
@@ -35,8 +35,14 @@ def test_limiter_at_import_time_is_explained(tmp_path):
         "anyio.to_thread.current_default_thread_limiter().total_tokens = 100\n"
         "app = FastAPI()\n"
     )
-    check_fails(check.step1, "lab03_sdk_app:app", tmp_path,
-                "[FAIL] the app 'lab03_sdk_app:app' starts", "NoEventLoopError", "Move that line into the lifespan")
+    check_fails(
+        check.step1,
+        "lab03_sdk_app:app",
+        tmp_path,
+        "[FAIL] the app 'lab03_sdk_app:app' starts",
+        "NoEventLoopError",
+        "Move that line into the lifespan",
+    )
 
 
 def test_hints():

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab04
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab04_connection_pooling.ipynb"
 APP = "lab04_app:app"
 
 # Shares one client, but neither limits nor closes it: step 1 and step 2 must both notice.
-UNLIMITED_UNCLOSED = '''
+UNLIMITED_UNCLOSED = """
 import os
 from contextlib import asynccontextmanager
 
@@ -36,7 +36,7 @@ app = FastAPI(lifespan=lifespan)
 async def proxy(request: Request, ms: int = 10):
     response = await request.state.client.get(f"{UPSTREAM}/delay", params={"ms": ms})
     return response.json()
-'''
+"""
 
 
 starter, solution = lab_app_dirs(NOTEBOOK, {"lab04_app.py"})
@@ -56,8 +56,15 @@ def test_starter_is_a_client_per_request(starter: Path) -> None:
 
 
 def test_step1_fails_on_the_starter(starter: Path) -> None:
-    check_fails(lab04.step1, APP, starter, "new TCP connections", "one new connection per request", "throughput",
-                failed_only=True)
+    check_fails(
+        lab04.step1,
+        APP,
+        starter,
+        "new TCP connections",
+        "one new connection per request",
+        "throughput",
+        failed_only=True,
+    )
 
 
 def test_step1_fails_without_a_pool_limit(near_miss: Path) -> None:

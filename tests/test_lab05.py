@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab05
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab05_cpu_bound_and_inference.ipynb"
 APP = "lab05_app:app"
 
 # The model off the event loop, but in threads: the loop still competes for the GIL.
-THREAD_POOL = '''
+THREAD_POOL = """
 import asyncio
 
 from fastapi import FastAPI
@@ -31,15 +31,21 @@ async def ping():
 @app.get("/predict")
 async def predict(item: int = 0):
     return await asyncio.to_thread(model.predict, item)
-'''
+"""
 
 
 starter, solution = lab_app_dirs(NOTEBOOK, {"lab05_app.py"})
 
 
 def test_step1_fails_on_the_starter_and_says_why(starter: Path) -> None:
-    check_fails(lab05.step1, APP, starter,
-                "[FAIL] /ping's worst wait", "runs on the event loop", "[PASS] all 32 predictions succeed")
+    check_fails(
+        lab05.step1,
+        APP,
+        starter,
+        "[FAIL] /ping's worst wait",
+        "runs on the event loop",
+        "[PASS] all 32 predictions succeed",
+    )
 
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_fails, check_passes, lab_app_dirs
 
 from asgilab.checks import lab06
+from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab06_threadpool_and_backpressure.ipynb"
 
@@ -33,7 +33,9 @@ def test_step2_passes_on_solution(solution: Path) -> None:
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab06_app.py").write_text("import no_such_module_for_lab06\n")
-    check_fails(lab06.step1, "lab06_app:app", tmp_path, "[FAIL] the app 'lab06_app:app' starts", "no_such_module_for_lab06")
+    check_fails(
+        lab06.step1, "lab06_app:app", tmp_path, "[FAIL] the app 'lab06_app:app' starts", "no_such_module_for_lab06"
+    )
 
 
 def test_hints() -> None:

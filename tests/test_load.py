@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from asgilab import ENGINES, bursts, load, load_sync, serve
+from asgilab import ENGINES, bursts, load_sync, serve
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,8 @@ def demo():
 @pytest.fixture(scope="module")
 def hang(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hang")
-    (folder / "hang_handler_app.py").write_text(textwrap.dedent("""
+    (folder / "hang_handler_app.py").write_text(
+        textwrap.dedent("""
         import asyncio
         from fastapi import FastAPI
         app = FastAPI()
@@ -32,7 +33,8 @@ def hang(tmp_path_factory):
         async def status(code: int):
             from fastapi import Response
             return Response(status_code=code)
-        """))
+        """)
+    )
     with serve("hang_handler_app:app", app_dir=folder) as server:
         yield server
 
@@ -97,7 +99,10 @@ def test_thread_pool_step_between_40_and_41(demo):
 
 def test_bursts_send_one_burst_per_size(demo):
     runs = asyncio.run(bursts(demo.url + "/async-sleep?ms=50", [5, 10], label="async"))
-    assert [(r.requests, r.concurrency, r.label, r.ok) for r in runs] == [(5, 5, "async x5", 5), (10, 10, "async x10", 10)]
+    assert [(r.requests, r.concurrency, r.label, r.ok) for r in runs] == [
+        (5, 5, "async x5", 5),
+        (10, 10, "async x10", 10),
+    ]
 
 
 def test_open_loop_keeps_its_schedule_and_measures_from_it(demo):

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import make_labs  # noqa: E402
+import make_labs
 
 SOLUTION = """\
 @app.get("/slow")
@@ -38,7 +38,9 @@ def test_prompt_replaces_the_solution_and_bare_solutions_raise():
     compile(starter.replace("@app.get", "# "), "starter", "exec")
 
 
-@pytest.mark.parametrize("broken", ["# BEGIN SOLUTION\nx = 1\n", "# END SOLUTION\n", "# BEGIN SOLUTION\n# BEGIN PROMPT\n"])
+@pytest.mark.parametrize(
+    "broken", ["# BEGIN SOLUTION\nx = 1\n", "# END SOLUTION\n", "# BEGIN SOLUTION\n# BEGIN PROMPT\n"]
+)
 def test_unbalanced_markers_are_errors(broken):
     with pytest.raises(ValueError):
         make_labs.starter_source(broken)

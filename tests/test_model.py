@@ -66,7 +66,9 @@ print(best(lambda: [model.predict_batch([i]) for i in items]), best(lambda: mode
 def test_a_batch_costs_less_than_its_items_one_by_one() -> None:
     # In a child process with one BLAS thread, as the lesson's batching server runs it.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", TIMING], check=False, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", TIMING], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     one_by_one, together = map(float, out.stdout.split())
     assert together < one_by_one / 1.5, f"batch of 16 {together:.4f} s vs one by one {one_by_one:.4f} s"

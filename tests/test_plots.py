@@ -6,16 +6,24 @@ import matplotlib
 
 matplotlib.use("agg")
 
-from asgilab import plots  # noqa: E402
-from asgilab.results import Record, Run  # noqa: E402
+from asgilab import plots
+from asgilab.results import Record, Run
 
 
 def staircase(n=6, c=2, label="def"):
     records = [Record(start=0.0, end=0.1 * (i // c + 1), status=200) for i in range(n)]
     records.append(Record(start=0.0, end=0.05, error="timeout"))
-    return Run(url="u", requests=n + 1, concurrency=c, engine="aiohttp", records=records,
-               probe_records=[Record(start=0.01 * i, end=0.01 * i + 0.005, status=200) for i in range(5)],
-               probe_path="/ping", wall_s=0.1 * (n // c), label=label)
+    return Run(
+        url="u",
+        requests=n + 1,
+        concurrency=c,
+        engine="aiohttp",
+        records=records,
+        probe_records=[Record(start=0.01 * i, end=0.01 * i + 0.005, status=200) for i in range(5)],
+        probe_path="/ping",
+        wall_s=0.1 * (n // c),
+        label=label,
+    )
 
 
 def test_timeline_has_one_bar_per_request():

@@ -13,8 +13,15 @@ from asgilab.results import Record, Run, percentile, table
 def make_run(latencies, wall, errors=()):
     records = [Record(start=0.0, end=lat, status=200) for lat in latencies]
     records += [Record(start=0.0, end=0.5, error=e) for e in errors]
-    return Run(url="http://127.0.0.1:1/x", requests=len(records), concurrency=4, engine="aiohttp",
-               records=records, wall_s=wall, label="demo")
+    return Run(
+        url="http://127.0.0.1:1/x",
+        requests=len(records),
+        concurrency=4,
+        engine="aiohttp",
+        records=records,
+        wall_s=wall,
+        label="demo",
+    )
 
 
 def test_percentiles_interpolate_and_handle_edges():
@@ -44,8 +51,19 @@ def test_open_loop_latency_counts_from_the_schedule():
 def test_to_dict_is_json_and_summary_reads_well():
     run = make_run([0.1, 0.3], wall=0.3)
     data = json.loads(json.dumps(run.to_dict()))
-    for key in ("requests", "concurrency", "ok", "errors", "wall_s", "throughput_rps", "p50_s", "p90_s",
-                "p99_s", "max_s", "effective_concurrency"):
+    for key in (
+        "requests",
+        "concurrency",
+        "ok",
+        "errors",
+        "wall_s",
+        "throughput_rps",
+        "p50_s",
+        "p90_s",
+        "p99_s",
+        "max_s",
+        "effective_concurrency",
+    ):
         assert key in data
     assert "2/2 ok" in run.summary() and "effective concurrency" in run.summary()
     assert make_run([], wall=0.0).to_dict()["p50_s"] is None

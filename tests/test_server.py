@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -68,7 +67,10 @@ def test_syntax_error_is_a_clear_error_with_the_servers_output(tmp_path):
 
 @pytest.mark.parametrize(
     "app, expected",
-    [("no_such_module:app", 'Could not import module "no_such_module"'), ("asgilab.demo:nope", 'Attribute "nope" not found')],
+    [
+        ("no_such_module:app", 'Could not import module "no_such_module"'),
+        ("asgilab.demo:nope", 'Attribute "nope" not found'),
+    ],
 )
 def test_import_errors_are_clear(app, expected):
     with pytest.raises(ServerError, match=expected):
@@ -145,11 +147,15 @@ def test_uvicorn_options_become_flags():
 
 
 def test_gunicorn_serves_a_wsgi_app(tmp_path):
-    write(tmp_path, "wsgi_app.py", """
+    write(
+        tmp_path,
+        "wsgi_app.py",
+        """
         def app(environ, start_response):
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"hello from WSGI"]
-        """)
+        """,
+    )
     with serve("wsgi_app:app", server="gunicorn", app_dir=tmp_path) as server:
         assert get(server.url + "/")[1] == b"hello from WSGI"
 

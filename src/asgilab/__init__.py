@@ -22,8 +22,20 @@ from asgilab.server import Server, ServerError, serve, stop_all
 __version__ = "0.1.0"
 
 __all__ = [
-    "ENGINES", "Record", "bursts", "Run", "Server", "ServerError", "load", "load_sync",
-    "plots", "serve", "stop_all", "table", "upstream", "versions",
+    "ENGINES",
+    "Record",
+    "bursts",
+    "Run",
+    "Server",
+    "ServerError",
+    "load",
+    "load_sync",
+    "plots",
+    "serve",
+    "stop_all",
+    "table",
+    "upstream",
+    "versions",
 ]
 
 if TYPE_CHECKING:

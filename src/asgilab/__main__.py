@@ -1,8 +1,8 @@
 """Command line: ``python -m asgilab bench ...`` and ``python -m asgilab doctor``.
 
-    python -m asgilab bench asgilab.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
-    python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
-    python -m asgilab doctor
+python -m asgilab bench asgilab.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
+python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
+python -m asgilab doctor
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 from asgilab.load import ENGINES, load_sync
 from asgilab.results import table
@@ -60,7 +61,7 @@ def doctor(args: argparse.Namespace) -> int:
         try:
             detail = action()
             print(f"OK    {name}: {detail}")
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a FAIL line
+        except Exception as exc:
             failures += 1
             print(f"FAIL  {name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             print(f"      fix: {fix}")
@@ -117,8 +118,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--deadline", type=float, default=60.0, help="seconds for the whole run (default 60)")
     b.add_argument("--warmup", type=int, default=0, help="requests sent before measuring (default 0)")
     b.add_argument("--workers", type=int, default=1, help="uvicorn workers when serving module:app")
-    b.add_argument("--env", action="append", default=[], type=_key_value, metavar="NAME=VALUE",
-                   help="environment variable for the served app, e.g. --env UPSTREAM_URL=http://127.0.0.1:8001")
+    b.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="NAME=VALUE",
+        help="environment variable for the served app, e.g. --env UPSTREAM_URL=http://127.0.0.1:8001",
+    )
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=bench)
 

@@ -206,8 +206,20 @@ def wrk(
     with tempfile.NamedTemporaryFile("w", prefix="asgilab-wrk-", suffix=".lua", delete=False) as script:
         script.write(_WRK_DONE_LUA)
     try:
-        args = [exe, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-                "--timeout", f"{timeout_s}s", "-s", script.name, url]
+        args = [
+            exe,
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            f"{timeout_s}s",
+            "-s",
+            script.name,
+            url,
+        ]
         cpu_before = _children_cpu_s()
         result = _run_tool(args, seconds + timeout_s)
         cpu_s = _children_cpu_s() - cpu_before  # wrk's own CPU (another child ending meanwhile would count too)
@@ -225,7 +237,7 @@ def parse_wrk(
     line = next((ln for ln in output.splitlines() if ln.startswith(_WRK_MARKER)), None)
     if line is None:
         raise RuntimeError(f"could not find wrk's summary line in its output:\n{output}")
-    d = json.loads(line[len(_WRK_MARKER):])
+    d = json.loads(line[len(_WRK_MARKER) :])
     us = 1e-6
     return WrkRun(
         url=url,

@@ -20,8 +20,9 @@ import ipaddress
 import math
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from asgilab.results import Record, Run
@@ -149,12 +150,14 @@ async def load(
                 _probe(urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
             )
         slots: list[Record | None] = [None] * requests
-        body = _open_loop(send, url, slots, concurrency, rate, timeout, t0) if rate else _closed_loop(
-            send, url, slots, concurrency, timeout, t0
+        body = (
+            _open_loop(send, url, slots, concurrency, rate, timeout, t0)
+            if rate
+            else _closed_loop(send, url, slots, concurrency, timeout, t0)
         )
         try:
             await asyncio.wait_for(body, deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             run.stopped_by_deadline = True
         end = time.perf_counter() - t0
         done.set()
@@ -182,9 +185,9 @@ async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: flo
     status, error = None, None
     try:
         status = await asyncio.wait_for(send(url), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         error = "timeout"
-    except Exception as exc:  # noqa: BLE001 - every failure is data for the run
+    except Exception as exc:
         error = type(exc).__name__
     return Record(start=start, end=time.perf_counter() - t0, status=status, error=error, scheduled=scheduled)
 
@@ -251,7 +254,7 @@ async def _probe(
             records.append(await _timed(send, url, timeout, t0))
             try:
                 await asyncio.wait_for(done.wait(), interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -273,7 +276,7 @@ def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: A
     def target() -> None:
         try:
             result.append(_run(coro))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             failure.append(exc)
 
     thread = threading.Thread(target=target, name="asgilab-load")

@@ -7,13 +7,13 @@ into an existing axes instead.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from asgilab.results import Run
+from asgilab.results import Record, Run
 
 __all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time"]
 
@@ -79,7 +79,9 @@ def compare(
     names = [run.name for run in runs]
     bars = ax.bar(range(len(runs)), [0 if math.isnan(v) else v for v in values], color="tab:blue")
     ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize="small")
-    ax.set_xticks(range(len(runs)), names, rotation=20 if len(runs) > 3 else 0, ha="right" if len(runs) > 3 else "center")
+    ax.set_xticks(
+        range(len(runs)), names, rotation=20 if len(runs) > 3 else 0, ha="right" if len(runs) > 3 else "center"
+    )
     ax.set_ylabel(_LABELS.get(metric, metric))
     if ideal is not None:
         ax.axhline(ideal, color="tab:green", linestyle="--", label=f"ideal {_fmt(ideal)}")
@@ -151,24 +153,30 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def latency_over_time(
-    runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency over the run"
-) -> Figure:
+def latency_over_time(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency over the run") -> Figure:
     """Each request's latency against when it was due (open loop) or sent: one colour per run.
 
     Below capacity the dots lie flat; past it they climb a ramp, since every second the queue
     grows by (arrival rate - capacity) requests (Little's law). Failed requests are drawn as x.
     """
+
+    def when(r: Record) -> float:
+        return r.start if r.scheduled is None else r.scheduled
+
     fig, ax = _axes(ax)
     for run in [runs] if isinstance(runs, Run) else runs:
         ok = [r for r in run.records if r.ok]
         failed = [r for r in run.records if not r.ok and r.error != "deadline"]
-        when = lambda r: r.start if r.scheduled is None else r.scheduled
         dots = ax.scatter([when(r) for r in ok], [r.latency_from_schedule for r in ok], s=6, label=run.name)
         if failed:
             ax.scatter(
-                [when(r) for r in failed], [r.latency_from_schedule for r in failed], s=12, marker="x",
-                color=dots.get_facecolor()[0], alpha=0.6, label=f"{run.name}: failed ({len(failed)})",
+                [when(r) for r in failed],
+                [r.latency_from_schedule for r in failed],
+                s=12,
+                marker="x",
+                color=dots.get_facecolor()[0],
+                alpha=0.6,
+                label=f"{run.name}: failed ({len(failed)})",
             )
     ax.set_xlabel("time the request was due (s since the run started)")
     ax.set_ylabel("latency from when it was due (s)")

@@ -36,6 +36,7 @@ PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # tells `_launch` which pipe end to watch
 LOG_TAIL_LINES = 25
 
 _running: set[Server] = set()
+_log_paths: list[Path] = []  # servers' output files, kept for `logs()` after a stop, removed at exit
 _lock = threading.Lock()
 
 
@@ -84,7 +85,7 @@ class Server:
         self.options = {**defaults, **options}
         self.scheme = "https" if "ssl_certfile" in options else "http"
         self.process: subprocess.Popen[bytes] | None = None
-        self._log_file: Any = None
+        self._log_path: Path | None = None
         self._parent_fd: int | None = None
 
     # -- public -------------------------------------------------------------------------
@@ -134,9 +135,9 @@ class Server:
 
     def logs(self) -> str:
         """Everything the server printed so far (stdout and stderr together)."""
-        if self._log_file is None:
+        if self._log_path is None or not self._log_path.exists():
             return ""
-        return Path(self._log_file.name).read_text(errors="replace")
+        return self._log_path.read_text(errors="replace")
 
     def start(self) -> Server:
         """Start and wait until *this* process answers HTTP; raise `ServerError` otherwise."""
@@ -212,7 +213,9 @@ class Server:
         if self.requested_port is None:
             self.port = _free_port(self.host)
         read_fd, write_fd = os.pipe()  # both non-inheritable; the child gets read_fd via pass_fds
-        self._log_file = tempfile.NamedTemporaryFile(prefix="asgilab-server-", suffix=".log", delete=False)
+        log_fd, log_path = tempfile.mkstemp(prefix="asgilab-server-", suffix=".log")
+        self._log_path = Path(log_path)
+        _log_paths.append(self._log_path)
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", PARENT_FD_ENV: str(read_fd)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.app_dir), env.get("PYTHONPATH")]))
         try:
@@ -221,13 +224,14 @@ class Server:
                 cwd=self.app_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=self._log_file,
+                stdout=log_fd,
                 stderr=subprocess.STDOUT,
                 pass_fds=(read_fd,),
                 start_new_session=True,  # its own process group, so stop() can end workers too
             )
         finally:
             os.close(read_fd)
+            os.close(log_fd)  # the server writes to its own copy
         self._parent_fd = write_fd
         with _lock:
             _running.add(self)
@@ -280,7 +284,7 @@ class Server:
             with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: {self.host}\r\nConnection: close\r\n\r\n".encode())
                 return sock.recv(5) == b"HTTP/"
-        except socket.timeout:
+        except TimeoutError:
             return True  # accepted but `/` is slow: uvicorn only accepts once startup is complete
         except OSError:
             return False
@@ -325,7 +329,13 @@ def stop_all() -> int:
     return len(servers)
 
 
-atexit.register(stop_all)
+def _remove_logs() -> None:
+    for path in _log_paths:
+        path.unlink(missing_ok=True)
+
+
+atexit.register(_remove_logs)
+atexit.register(stop_all)  # registered last, so it runs first: stop servers, then remove their logs
 
 
 def _is_loopback(host: str) -> bool:

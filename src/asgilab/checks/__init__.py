@@ -16,7 +16,14 @@ from typing import Any
 from asgilab.server import Server, ServerError
 
 __all__ = [
-    "Criterion", "Feedback", "CheckFailed", "Hint", "verdict", "hints", "not_started", "app_error",
+    "Criterion",
+    "Feedback",
+    "CheckFailed",
+    "Hint",
+    "verdict",
+    "hints",
+    "not_started",
+    "app_error",
 ]
 
 

@@ -82,11 +82,20 @@ def step1(app: str = "lab01_hello_app:app", app_dir: str | os.PathLike[str] | No
                     hello = client.get("/hello")
                     other = client.get("/no-such-page")
             except httpx.HTTPError as exc:
-                return verdict(Feedback(title, [Criterion(
-                    False, "GET /hello gets an answer", _with_error(f"{type(exc).__name__}: {exc}", server),
-                    "the request got no complete response: does every path send http.response.start and then"
-                    " http.response.body?",
-                )]))
+                return verdict(
+                    Feedback(
+                        title,
+                        [
+                            Criterion(
+                                False,
+                                "GET /hello gets an answer",
+                                _with_error(f"{type(exc).__name__}: {exc}", server),
+                                "the request got no complete response: does every path send http.response.start and then"
+                                " http.response.body?",
+                            )
+                        ],
+                    )
+                )
             error_note = app_error(server)
     except ServerError as exc:
         return verdict(Feedback(title, [not_started(app, exc)]))
@@ -101,23 +110,28 @@ def step1(app: str = "lab01_hello_app:app", app_dir: str | os.PathLike[str] | No
         status_measured += f"; the server logged: {error_note}"
     criteria = [
         Criterion(
-            hello.status_code == 200, "GET /hello answers status 200", status_measured,
+            hello.status_code == 200,
+            "GET /hello answers status 200",
+            status_measured,
             "a 500 means your app raised an exception (see what the server logged); send"
             " {'type': 'http.response.start', 'status': 200, ...} for the path '/hello'",
         ),
         Criterion(
             content_type.split(";")[0].strip().lower() == "application/json",
-            "its content-type is application/json", f"content-type: {content_type}",
-            "add the header (b'content-type', b'application/json') to http.response.start;"
-            " names and values are bytes",
+            "its content-type is application/json",
+            f"content-type: {content_type}",
+            "add the header (b'content-type', b'application/json') to http.response.start; names and values are bytes",
         ),
         Criterion(
-            body == {"message": "hello"}, 'its body is the JSON {"message": "hello"}',
+            body == {"message": "hello"},
+            'its body is the JSON {"message": "hello"}',
             f"body: {hello.text[:120]!r}",
             "send json.dumps({'message': 'hello'}).encode() as the body of http.response.body",
         ),
         Criterion(
-            other.status_code == 404, "any other path answers 404", f"GET /no-such-page: status {other.status_code}",
+            other.status_code == 404,
+            "any other path answers 404",
+            f"GET /no-such-page: status {other.status_code}",
             "look at scope['path']: only '/hello' is found; answer other paths with status 404",
         ),
     ]
@@ -131,8 +145,12 @@ def step2(app: str = "lab01_wait_app:app", app_dir: str | os.PathLike[str] | Non
     try:
         with serve(app, app_dir=app_dir) as server:
             run = load_sync(
-                server.url + f"/wait?ms={WAIT_MS}", requests=WAIT_REQUESTS, concurrency=WAIT_REQUESTS,
-                timeout=15, deadline=30, label="/wait",
+                server.url + f"/wait?ms={WAIT_MS}",
+                requests=WAIT_REQUESTS,
+                concurrency=WAIT_REQUESTS,
+                timeout=15,
+                deadline=30,
+                label="/wait",
             )
             error_note = app_error(server)
     except ServerError as exc:
@@ -145,11 +163,14 @@ def step2(app: str = "lab01_wait_app:app", app_dir: str | os.PathLike[str] | Non
         ok_measured += f"; the server logged: {error_note}"
     criteria = [
         Criterion(
-            run.ok == WAIT_REQUESTS, f"all {WAIT_REQUESTS} requests answered with status 200", ok_measured,
+            run.ok == WAIT_REQUESTS,
+            f"all {WAIT_REQUESTS} requests answered with status 200",
+            ok_measured,
             "is the route @app.get('/wait') with a parameter `ms: int`? Does the handler raise?",
         ),
         Criterion(
-            run.ok > 0 and run.p50_s >= 0.9 * WAIT_MS / 1000, f"each request really waits {WAIT_MS} ms",
+            run.ok > 0 and run.p50_s >= 0.9 * WAIT_MS / 1000,
+            f"each request really waits {WAIT_MS} ms",
             f"median latency {run.p50_s * 1000:.0f} ms" if run.ok else "no successful request",
             "the handler must wait `ms` milliseconds before answering (the check sends ms=100)",
         ),
@@ -161,7 +182,8 @@ def step2(app: str = "lab01_wait_app:app", app_dir: str | os.PathLike[str] | Non
             " inside an `async def` handler, and await asyncio.sleep instead",
         ),
         Criterion(
-            at_once >= 0.2 * WAIT_REQUESTS, f"at least {WAIT_REQUESTS // 5} of {WAIT_REQUESTS} served at once",
+            at_once >= 0.2 * WAIT_REQUESTS,
+            f"at least {WAIT_REQUESTS // 5} of {WAIT_REQUESTS} served at once",
             f"about {at_once:.1f} served at once ({serial_s:.1f} s of waiting done in {run.wall_s:.2f} s)",
             "about 1 at a time means the event loop was blocked while each request waited",
         ),
@@ -189,17 +211,29 @@ def _ws_echo(url: str, server: Server) -> list[Criterion]:
                     f"sent {WS_MESSAGES}, received {received} then {type(exc).__name__}: {exc}", server
                 )
     except InvalidStatus as exc:
-        return [Criterion(
-            False, accepted.what, _with_error(f"refused: HTTP {exc.response.status_code}", server),
-            "is the route declared with @app.websocket('/ws/echo')? The handler must"
-            " `await websocket.accept()` before anything else (403 or 404: no such WebSocket route;"
-            " 500: the handler raised)",
-        )]
+        return [
+            Criterion(
+                False,
+                accepted.what,
+                _with_error(f"refused: HTTP {exc.response.status_code}", server),
+                "is the route declared with @app.websocket('/ws/echo')? The handler must"
+                " `await websocket.accept()` before anything else (403 or 404: no such WebSocket route;"
+                " 500: the handler raised)",
+            )
+        ]
     except (OSError, TimeoutError, WebSocketException) as exc:
-        return [Criterion(False, accepted.what, _with_error(f"{type(exc).__name__}: {exc}", server),
-                          "does the handler call `await websocket.accept()`?")]
+        return [
+            Criterion(
+                False,
+                accepted.what,
+                _with_error(f"{type(exc).__name__}: {exc}", server),
+                "does the handler call `await websocket.accept()`?",
+            )
+        ]
     echoed = Criterion(
-        received == WS_MESSAGES, f"{len(WS_MESSAGES)} messages on one connection are echoed in order", echo_measured,
+        received == WS_MESSAGES,
+        f"{len(WS_MESSAGES)} messages on one connection are echoed in order",
+        echo_measured,
         "keep the connection open and loop: receive_text() then send_text() of the same text;"
         " a handler that answers once and returns closes the connection",
     )
@@ -219,7 +253,8 @@ def _ws_echo(url: str, server: Server) -> list[Criterion]:
         many_measured = _with_error(f"{len(sockets)} opened, {len(replies)} echoed, then {type(exc).__name__}", server)
     many = Criterion(
         replies == [f"client {i}" for i in range(WS_CLIENTS)],
-        f"{WS_CLIENTS} connections open at once each get their own echo", many_measured,
+        f"{WS_CLIENTS} connections open at once each get their own echo",
+        many_measured,
         "each connection needs its own handler call; avoid anything blocking or shared between connections",
     )
     return [accepted, echoed, many]
@@ -234,4 +269,3 @@ def step3(app: str = "lab01_ws_app:app", app_dir: str | os.PathLike[str] | None 
     except ServerError as exc:
         return verdict(Feedback(title, [not_started(app, exc)]))
     return verdict(Feedback(title, criteria))
-

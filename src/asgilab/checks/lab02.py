@@ -169,9 +169,22 @@ def _module_file(app: str, app_dir: str | os.PathLike[str] | None) -> Path:
 def ruff_async(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
     """Run ``ruff check --select ASYNC`` on one file; return its exit code and its findings."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-    command = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "ASYNC",
-               "--output-format", "concise", str(path)]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60, env={**env, "NO_COLOR": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "ASYNC",
+        "--output-format",
+        "concise",
+        str(path),
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=60, env={**env, "NO_COLOR": "1"}
+    )
     text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
     return done.returncode, [line for line in text.splitlines() if re.search(r": ASYNC\d+ ", line)]
 
@@ -181,37 +194,48 @@ def step4(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feed
     title = "Step 4 - ruff --select ASYNC"
     path = _module_file(app, app_dir)
     if not path.exists():
-        return verdict(Feedback(title, [Criterion(False, "the app's module exists", f"no file {path}",
-                                                  "run the cell that writes lab02_app.py")]))
+        return verdict(
+            Feedback(
+                title,
+                [
+                    Criterion(
+                        False, "the app's module exists", f"no file {path}", "run the cell that writes lab02_app.py"
+                    )
+                ],
+            )
+        )
     code, findings = ruff_async(path)
     shown = "; ".join(line.split(": ", 1)[-1] for line in findings[:3]) or "none"
-    criteria = [Criterion(
-        code == 0 and not findings,
-        f"`ruff check --select ASYNC {path.name}` finds nothing",
-        (f"{len(findings)} finding(s): {shown}" if findings else "no finding") if findings or code == 0
-        else f"ruff exited with code {code}",
-        "each finding names a line and a rule: ASYNC210 is a blocking HTTP call, ASYNC251 a time.sleep, "
-        "ASYNC230 an open(), all inside `async def`. Fix them as in steps 1-3.",
-    )]
+    criteria = [
+        Criterion(
+            code == 0 and not findings,
+            f"`ruff check --select ASYNC {path.name}` finds nothing",
+            (f"{len(findings)} finding(s): {shown}" if findings else "no finding")
+            if findings or code == 0
+            else f"ruff exited with code {code}",
+            "each finding names a line and a rule: ASYNC210 is a blocking HTTP call, ASYNC251 a time.sleep, "
+            "ASYNC230 an open(), all inside `async def`. Fix them as in steps 1-3.",
+        )
+    ]
     return verdict(Feedback(title, criteria))
 
 
 _HINTS = {
     1: "/orders calls load_order_history(). Read that function: what does it do for 100 ms, and does it "
-       "`await`? A sync call inside `async def` holds the whole event loop. Run it in a worker thread with "
-       "`history = await anyio.to_thread.run_sync(load_order_history, customer)`, or declare the handler with "
-       "plain `def` so FastAPI runs it in its thread pool.",
+    "`await`? A sync call inside `async def` holds the whole event loop. Run it in a worker thread with "
+    "`history = await anyio.to_thread.run_sync(load_order_history, customer)`, or declare the handler with "
+    "plain `def` so FastAPI runs it in its thread pool.",
     2: "/rates uses requests.get, a synchronous HTTP client. Open one httpx.AsyncClient for the app's "
-       "lifetime in a lifespan (`async with httpx.AsyncClient(base_url=UPSTREAM_URL) as client: "
-       "yield {'client': client}`), then `await request.state.client.get('/delay?ms=100')` in a handler that "
-       f"takes `request: Request`. Keep reading the upstream's address from {UPSTREAM_ENV}.",
+    "lifetime in a lifespan (`async with httpx.AsyncClient(base_url=UPSTREAM_URL) as client: "
+    "yield {'client': client}`), then `await request.state.client.get('/delay?ms=100')` in a handler that "
+    f"takes `request: Request`. Keep reading the upstream's address from {UPSTREAM_ENV}.",
     3: "/login calls hash_password(), PBKDF2 with 600 000 iterations: CPU work in C that takes a good "
-       "fraction of a second and never awaits. hashlib releases the GIL while it hashes, so "
-       "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free. It will not "
-       "make logins faster than your cores allow; it keeps /ping (and every other endpoint) answering.",
+    "fraction of a second and never awaits. hashlib releases the GIL while it hashes, so "
+    "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free. It will not "
+    "make logins faster than your cores allow; it keeps /ping (and every other endpoint) answering.",
     4: "Run the ruff cell (or `python -m ruff check --select ASYNC lab02_app.py` in a terminal). Each line "
-       "names a file, a line and a rule, e.g. ASYNC210 (blocking HTTP call in async def). ruff only sees calls "
-       "written directly in an `async def`: it did not see the waits hidden in /orders' and /login's helpers.",
+    "names a file, a line and a rule, e.g. ASYNC210 (blocking HTTP call in async def). ruff only sees calls "
+    "written directly in an `async def`: it did not see the waits hidden in /orders' and /login's helpers.",
 }
 
 

@@ -1,9 +1,9 @@
 """Checks for lab 03: `def` or `async def`, the thread pool's tokens and CPU-bound work.
 
-    from asgilab.checks import lab03 as check
-    check.step1("lab03_sdk_app:app")   # a blocking SDK in `def`: 80 requests at once, no 40-token step
-    check.step2("lab03_cpu_app:app")   # CPU work: /ping stays responsive AND throughput beats serial
-    check.hint(1)
+from asgilab.checks import lab03 as check
+check.step1("lab03_sdk_app:app")   # a blocking SDK in `def`: 80 requests at once, no 40-token step
+check.step2("lab03_cpu_app:app")   # CPU work: /ping stays responsive AND throughput beats serial
+check.hint(1)
 """
 
 from __future__ import annotations
@@ -155,7 +155,9 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
             serials, bursts = [], []
             for _ in range(2):  # twice, interleaved, keeping the better: other programs may share the cores
                 serials.append(
-                    load_sync(f"{url}?ms={CPU_MS}", requests=3, concurrency=1, timeout=10, deadline=20, label="one at a time")
+                    load_sync(
+                        f"{url}?ms={CPU_MS}", requests=3, concurrency=1, timeout=10, deadline=20, label="one at a time"
+                    )
                 )
                 before = server.cpu_seconds()
                 burst = load_sync(

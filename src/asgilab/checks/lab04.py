@@ -51,7 +51,7 @@ _HINTS = {
         "    @asynccontextmanager\n"
         "    async def lifespan(app):\n"
         "        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=MAX_CONNECTIONS)) as client:\n"
-        "            yield {\"client\": client}\n"
+        '            yield {"client": client}\n'
         "pass it to FastAPI(lifespan=lifespan), and in the endpoint call request.state.client.get(...)\n"
         "instead of opening `async with httpx.AsyncClient()` there. The limit is what keeps the\n"
         "upstream from seeing more than 10 connections when 50 requests arrive at once."
@@ -61,7 +61,7 @@ _HINTS = {
         "shuts down. `async with httpx.AsyncClient(...) as client: yield {...}` does it for you;\n"
         "otherwise `client = httpx.AsyncClient(...)`, `yield {...}`, then `await client.aclose()`.\n"
         "Create the client inside the lifespan, not at import time: then it belongs to the running\n"
-        "server. `@app.on_event(\"startup\")` is deprecated, and skipped when lifespan= is given."
+        'server. `@app.on_event("startup")` is deprecated, and skipped when lifespan= is given.'
     ),
 }
 
@@ -97,25 +97,28 @@ def step1(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
             f"connections are reused, but {CONCURRENCY} requests at once opened more than {POOL_LIMIT}:"
             f" give the shared client limits=httpx.Limits(max_connections={POOL_LIMIT})."
         )
-    criteria.append(Criterion(
-        passed=stats["requests"] > 0 and opened <= POOL_LIMIT,
-        what=f"the upstream sees at most {POOL_LIMIT} new connections",
-        measured=f"{opened} new TCP connections for {stats['requests']} upstream requests,"
-        f" {CONCURRENCY} arriving at once",
-        advice=advice,
-    ))
+    criteria.append(
+        Criterion(
+            passed=stats["requests"] > 0 and opened <= POOL_LIMIT,
+            what=f"the upstream sees at most {POOL_LIMIT} new connections",
+            measured=f"{opened} new TCP connections for {stats['requests']} upstream requests,"
+            f" {CONCURRENCY} arriving at once",
+            advice=advice,
+        )
+    )
     speedup = run.throughput_rps / reference.throughput_rps if reference.throughput_rps > 0 else 0.0
-    criteria.append(Criterion(
-        passed=run.ok == REQUESTS and speedup >= MIN_SPEEDUP,
-        what=f"throughput at least {MIN_SPEEDUP:g}x a gateway that makes a client per request",
-        measured=f"{run.throughput_rps:.0f} req/s against {reference.throughput_rps:.0f} req/s"
-        f" ({speedup:.1f}x)",
-        advice=(
-            "a client per request pays for loading certificates and for a new connection (here with"
-            f" a {CONNECT_DELAY_MS} ms handshake) on every request; a shared client pays once. If your"
-            " connections are already shared, check that the limit is not much lower than 10."
-        ),
-    ))
+    criteria.append(
+        Criterion(
+            passed=run.ok == REQUESTS and speedup >= MIN_SPEEDUP,
+            what=f"throughput at least {MIN_SPEEDUP:g}x a gateway that makes a client per request",
+            measured=f"{run.throughput_rps:.0f} req/s against {reference.throughput_rps:.0f} req/s ({speedup:.1f}x)",
+            advice=(
+                "a client per request pays for loading certificates and for a new connection (here with"
+                f" a {CONNECT_DELAY_MS} ms handshake) on every request; a shared client pays once. If your"
+                " connections are already shared, check that the limit is not much lower than 10."
+            ),
+        )
+    )
     return verdict(Feedback(title, criteria, [run, reference]))
 
 
@@ -129,8 +132,12 @@ def step2(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
         try:
             with server:
                 run = load_sync(
-                    server.url + f"/proxy?ms={UPSTREAM_MS}", requests=STEP2_REQUESTS, concurrency=10,
-                    timeout=10, deadline=30, label="your gateway",
+                    server.url + f"/proxy?ms={UPSTREAM_MS}",
+                    requests=STEP2_REQUESTS,
+                    concurrency=10,
+                    timeout=10,
+                    deadline=30,
+                    label="your gateway",
                 )
         except ServerError as exc:
             return verdict(Feedback(title, [not_started(app, exc)]))
@@ -138,13 +145,15 @@ def step2(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
     report = _read_report(logs)
     criteria = [_all_answered(run, logs, STEP2_REQUESTS)]
     if report is None:
-        criteria.append(Criterion(
-            passed=False,
-            what="the app's lifespan shutdown completes",
-            measured="no report of a completed shutdown; last lines of the server's output:\n" + _tail(logs),
-            advice="the shutdown part of the lifespan (after `yield`) raised or hung for seconds;"
-            " closing a client takes milliseconds.",
-        ))
+        criteria.append(
+            Criterion(
+                passed=False,
+                what="the app's lifespan shutdown completes",
+                measured="no report of a completed shutdown; last lines of the server's output:\n" + _tail(logs),
+                advice="the shutdown part of the lifespan (after `yield`) raised or hung for seconds;"
+                " closing a client takes milliseconds.",
+            )
+        )
         return verdict(Feedback(title, criteria, [run]))
 
     created = report["created_at_startup"]
@@ -157,27 +166,31 @@ def step2(app: str = "lab04_app:app", app_dir: str | os.PathLike[str] | None = N
     else:
         advice = (
             "no HTTP client existed once startup was over: create one in a lifespan function"
-            " (FastAPI(lifespan=lifespan)) and hand it to requests with `yield {\"client\": client}`."
+            ' (FastAPI(lifespan=lifespan)) and hand it to requests with `yield {"client": client}`.'
         )
-    criteria.append(Criterion(
-        passed=bool(created),
-        what="a client is created while the app starts, in its lifespan",
-        measured=f"{len(created)} client(s) created during startup"
-        + (f" ({', '.join(c['type'] for c in created)})" if created else "")
-        + f"; {at_import} created at import",
-        advice=advice,
-    ))
+    criteria.append(
+        Criterion(
+            passed=bool(created),
+            what="a client is created while the app starts, in its lifespan",
+            measured=f"{len(created)} client(s) created during startup"
+            + (f" ({', '.join(c['type'] for c in created)})" if created else "")
+            + f"; {at_import} created at import",
+            advice=advice,
+        )
+    )
     closed = sum(1 for c in created if c["closed"])
-    criteria.append(Criterion(
-        passed=bool(created) and closed == len(created),
-        what="every client made at startup is closed when shutdown completes",
-        measured=f"{closed} of {len(created)} closed" if created else "no client to close",
-        advice=(
-            "close it after the lifespan's `yield`: `async with httpx.AsyncClient(...) as client:"
-            " yield {...}`, or `await client.aclose()` after `yield`. An unclosed client leaves its"
-            " connections to be cut when the process dies, with no goodbye to the upstream."
-        ),
-    ))
+    criteria.append(
+        Criterion(
+            passed=bool(created) and closed == len(created),
+            what="every client made at startup is closed when shutdown completes",
+            measured=f"{closed} of {len(created)} closed" if created else "no client to close",
+            advice=(
+                "close it after the lifespan's `yield`: `async with httpx.AsyncClient(...) as client:"
+                " yield {...}`, or `await client.aclose()` after `yield`. An unclosed client leaves its"
+                " connections to be cut when the process dies, with no goodbye to the upstream."
+            ),
+        )
+    )
     return verdict(Feedback(title, criteria, [run]))
 
 
@@ -187,8 +200,12 @@ def _measure(app: str, app_dir: Any, up: Server, label: str) -> tuple[Run, dict[
     with serve(app, app_dir=app_dir, env={"UPSTREAM_URL": up.url}) as server:
         _post(up.url + "/stats/reset")
         run = load_sync(
-            server.url + f"/proxy?ms={UPSTREAM_MS}", requests=REQUESTS, concurrency=CONCURRENCY,
-            timeout=10, deadline=40, label=label,
+            server.url + f"/proxy?ms={UPSTREAM_MS}",
+            requests=REQUESTS,
+            concurrency=CONCURRENCY,
+            timeout=10,
+            deadline=40,
+            label=label,
         )
         stats = _get_json(up.url + "/stats")
         stats["connections_opened"] -= 1  # the connection of our own GET /stats
@@ -210,7 +227,7 @@ def _all_answered(run: Run, logs: str, expected: int = REQUESTS) -> Criterion:
 
 def _read_report(logs: str) -> dict[str, Any] | None:
     lines = [line for line in logs.splitlines() if line.startswith(MARKER)]
-    return json.loads(lines[-1][len(MARKER):]) if lines else None
+    return json.loads(lines[-1][len(MARKER) :]) if lines else None
 
 
 def _tail(logs: str, lines: int = 8) -> str:

@@ -93,8 +93,13 @@ def model_call_s(repeat: int = 5) -> float:
 
 def _measure(server: Server, label: str) -> Run:
     return load_sync(
-        server.url + "/predict?item=1", requests=REQUESTS, concurrency=CONCURRENCY, probe="/ping",
-        timeout=30, deadline=60, label=label,
+        server.url + "/predict?item=1",
+        requests=REQUESTS,
+        concurrency=CONCURRENCY,
+        probe="/ping",
+        timeout=30,
+        deadline=60,
+        label=label,
     )
 
 
@@ -126,7 +131,9 @@ def _all_ok(run: Run, error: str) -> Criterion:
         if error:
             measured += f"; the server logged: {error}"
     return Criterion(
-        run.errors == 0, f"all {REQUESTS} predictions succeed", measured,
+        run.errors == 0,
+        f"all {REQUESTS} predictions succeed",
+        measured,
         "a 500 means /predict raised: read what the server logged. Did `lifespan` yield the pool"
         " (`yield {'pool': pool}`), and does /predict take `request: Request` to reach `request.state.pool`?",
     )
@@ -174,8 +181,7 @@ def step1(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
         Criterion(
             len(run.probe_records) > 0 and worst < bound_s,
             f"/ping's worst wait under {PING_BOUND_CALLS:g} model calls ({_ms(bound_s)} here)",
-            f"worst /ping {_ms(worst)} = {calls:.1f} model calls of {_ms(call_s)}"
-            f" ({len(run.probe_records)} pings)",
+            f"worst /ping {_ms(worst)} = {calls:.1f} model calls of {_ms(call_s)} ({len(run.probe_records)} pings)",
             advice,
         ),
     ]
@@ -188,11 +194,20 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
     title = f"Step 2 (optional): at least {SPEEDUP_BOUND:g}x the throughput of the model inline"
     cores = os.cpu_count() or 1
     if cores < 2:
-        return verdict(Feedback(title, [Criterion(
-            False, "a machine with 2 cores or more", f"this machine has {cores} core",
-            "one core computes one prediction at a time, however many processes share it: run this"
-            " step on a machine with at least 2 cores",
-        )]))
+        return verdict(
+            Feedback(
+                title,
+                [
+                    Criterion(
+                        False,
+                        "a machine with 2 cores or more",
+                        f"this machine has {cores} core",
+                        "one core computes one prediction at a time, however many processes share it: run this"
+                        " step on a machine with at least 2 cores",
+                    )
+                ],
+            )
+        )
     # Both servers up at once, measured in turn: a burst of other work on the machine then slows
     # both alike, and the fastest of the runs of each is kept (other work only ever slows a run).
     references: list[Run] = []

@@ -41,12 +41,12 @@ _HINTS = {
     1: (
         "Make a bulkhead as large as the database: `bulkhead = asyncio.Semaphore(10)` at module level. "
         "In the handler, wait briefly for a slot: `async with asyncio.timeout(0.05): await bulkhead.acquire()`; "
-        "on `TimeoutError`, `raise HTTPException(503, \"busy, try again later\")`. Otherwise run the query "
+        'on `TimeoutError`, `raise HTTPException(503, "busy, try again later")`. Otherwise run the query '
         "in `try: return await db.query(ms)` and `finally: bulkhead.release()`."
     ),
     2: (
         "Give the query a deadline: `async with asyncio.timeout(1.0): return await db.query(ms)`, and on "
-        "`TimeoutError` `raise HTTPException(504, \"the report took too long\")`. asyncio.timeout cancels "
+        '`TimeoutError` `raise HTTPException(504, "the report took too long")`. asyncio.timeout cancels '
         "the query, and cancelling it gives its database slot back (`async with self.slots` releases it)."
     ),
 }
@@ -68,8 +68,13 @@ def step1(app: str = "lab06_app:app", app_dir: str | None = None) -> Feedback:
     try:
         with serve(app, app_dir=app_dir) as server:
             run = load_sync(
-                server.url + "/report", requests=n, rate=OVERLOAD_RPS, concurrency=1000,
-                timeout=CLIENT_TIMEOUT_S, deadline=30, label=f"{OVERLOAD_RPS:.0f} req/s",
+                server.url + "/report",
+                requests=n,
+                rate=OVERLOAD_RPS,
+                concurrency=1000,
+                timeout=CLIENT_TIMEOUT_S,
+                deadline=30,
+                label=f"{OVERLOAD_RPS:.0f} req/s",
             )
     except ServerError as exc:
         return verdict(Feedback(title, [not_started(app, exc)]))
@@ -106,7 +111,8 @@ def _overload_criteria(run: Run) -> list[Criterion]:
             p99_ok,
             f"the served requests' p99 stays under {P99_FACTOR}x the {SERVICE_S * 1000:.0f} ms query",
             f"p99 {_ms(run.p99_s)} over {run.ok} served (latency counted from when each request was due)"
-            if run.ok else "no request succeeded",
+            if run.ok
+            else "no request succeeded",
             little if run.ok else "Every request failed: let the ones a free slot can take through.",
         ),
         Criterion(
@@ -138,12 +144,20 @@ def step2(app: str = "lab06_deadline_app:app", app_dir: str | None = None) -> Fe
     try:
         with serve(app, app_dir=app_dir) as server:
             slow = load_sync(
-                server.url + f"/report?ms={SLOW_QUERY_MS}", requests=SLOW_REQUESTS, concurrency=SLOW_REQUESTS,
-                timeout=SLOW_CLIENT_TIMEOUT_S, deadline=20, label=f"{SLOW_QUERY_MS} ms queries",
+                server.url + f"/report?ms={SLOW_QUERY_MS}",
+                requests=SLOW_REQUESTS,
+                concurrency=SLOW_REQUESTS,
+                timeout=SLOW_CLIENT_TIMEOUT_S,
+                deadline=20,
+                label=f"{SLOW_QUERY_MS} ms queries",
             )
             after = load_sync(
-                server.url + "/report?ms=100", requests=3 * SLOTS, concurrency=SLOTS,
-                timeout=5, deadline=20, label="100 ms queries afterwards",
+                server.url + "/report?ms=100",
+                requests=3 * SLOTS,
+                concurrency=SLOTS,
+                timeout=5,
+                deadline=20,
+                label="100 ms queries afterwards",
             )
     except ServerError as exc:
         return verdict(Feedback(title, [not_started(app, exc)]))
