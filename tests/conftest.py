@@ -15,6 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS, LABS, SOLUTIONS = ROOT / "notebooks", ROOT / "labs", ROOT / "solutions"
 
+# The figures the CLI's --json and `Run.to_dict()` promise (the course issue's list).
+HEADLINE_KEYS = (
+    "requests", "concurrency", "ok", "errors", "wall_s", "throughput_rps",
+    "p50_s", "p90_s", "p99_s", "max_s", "effective_concurrency",
+)  # fmt: skip
+
 # Every process this test session starts inherits this mark (servers, kernels, the servers kernels
 # start), so the leftover checks see our own servers only, not those of another run on the machine.
 SESSION_MARK = "ASGILAB_TEST_SESSION"

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from asgilab.results import Record, Run, percentile, table
+from conftest import HEADLINE_KEYS
 
 
 def make_run(latencies, wall, errors=()):
@@ -51,19 +52,7 @@ def test_open_loop_latency_counts_from_the_schedule():
 def test_to_dict_is_json_and_summary_reads_well():
     run = make_run([0.1, 0.3], wall=0.3)
     data = json.loads(json.dumps(run.to_dict()))
-    for key in (
-        "requests",
-        "concurrency",
-        "ok",
-        "errors",
-        "wall_s",
-        "throughput_rps",
-        "p50_s",
-        "p90_s",
-        "p99_s",
-        "max_s",
-        "effective_concurrency",
-    ):
+    for key in HEADLINE_KEYS:
         assert key in data
     assert "2/2 ok" in run.summary() and "effective concurrency" in run.summary()
     assert make_run([], wall=0.0).to_dict()["p50_s"] is None
