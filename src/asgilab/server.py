@@ -160,10 +160,8 @@ class Server:
         process, self.process = self.process, None
         with _lock:
             _running.discard(self)
-        if self._parent_fd is not None:
-            os.close(self._parent_fd)
-            self._parent_fd = None
         if process is None:
+            self._close_parent_pipe()
             return
         members = _group_members(process.pid)
         _signal_group(process.pid, signal.SIGTERM)
@@ -173,8 +171,15 @@ class Server:
             pass
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
+        # Closed only now: the watchdog would otherwise cut the grace period short.
+        self._close_parent_pipe()
         # Workers orphaned by a killed supervisor are reaped by init; wait until they are gone.
         psutil.wait_procs(members, timeout=STOP_GRACE_S)
+
+    def _close_parent_pipe(self) -> None:
+        if self._parent_fd is not None:
+            os.close(self._parent_fd)
+            self._parent_fd = None
 
     def __enter__(self) -> Server:
         return self.start()
