@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgilab.env import versions
 from asgilab.load import ENGINES, bursts, load, load_sync
+from asgilab.machine import CpuWatch, cpu_watch
 from asgilab.results import Record, Run, table
 from asgilab.server import Server, ServerError, serve, stop_all
 
@@ -25,6 +26,8 @@ __all__ = [
     "ENGINES",
     "Record",
     "bursts",
+    "CpuWatch",
+    "cpu_watch",
     "Run",
     "Server",
     "ServerError",

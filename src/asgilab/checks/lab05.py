@@ -30,6 +30,7 @@ from asgilab.checks import (
     verdict,
 )
 from asgilab.load import load_sync
+from asgilab.machine import cpu_watch
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve
 
@@ -215,7 +216,7 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
     try:
         with serve(app, app_dir=app_dir) as server:
             try:
-                with serve("asgilab.checks.lab05:reference_app") as inline:
+                with serve("asgilab.checks.lab05:reference_app") as inline, cpu_watch() as watch:
                     for _ in range(ROUNDS):
                         references.append(_measure(inline, "model inline"))
                         runs.append(_measure(server, "your app"))
@@ -240,10 +241,15 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
             f"your server has {children} worker process(es) on a {cores}-core machine: one worker computes"
             f" on one core. Use max_workers={cores} (os.cpu_count())"
         )
+    elif watch.others_cores >= 0.5:
+        advice = (
+            f"{children} worker processes, but other programs kept {watch.others_cores:.1f} of the"
+            f" {cores} cores busy meanwhile, so there was no free core to gain: close them and check again"
+        )
     else:
         advice = (
-            f"{children} worker processes, yet little gain: is the machine busy with other work (close"
-            " other programs and check again), or does the endpoint do model work itself?"
+            f"{children} worker processes on an otherwise idle machine, yet little gain: does the endpoint"
+            " still do model work itself, on the event loop, besides sending work to the pool?"
         )
     criteria = [
         _all_ok(run, error),
@@ -251,7 +257,7 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
             ratio >= SPEEDUP_BOUND,
             f"at least {SPEEDUP_BOUND:g}x the predictions per second of the model inline",
             f"{run.throughput_rps:.1f}/s against {reference.throughput_rps:.1f}/s inline = {ratio:.2f}x"
-            f" on {cores} cores",
+            f" on {cores} cores (other programs used {watch.others_cores:.1f} of them)",
             advice,
         ),
     ]
