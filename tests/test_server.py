@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -169,8 +170,11 @@ time.sleep(60)
 """
 
 
-def test_server_dies_by_itself_when_its_parent_is_killed_hard():
-    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+def test_server_dies_by_itself_when_its_parent_is_killed_hard(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where the server's log would be left, if it were a named file
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
     try:
         server_pid = int(parent.stdout.readline())
         group = [psutil.Process(server_pid), *psutil.Process(server_pid).children(recursive=True)]
@@ -181,6 +185,7 @@ def test_server_dies_by_itself_when_its_parent_is_killed_hard():
     gone, alive = psutil.wait_procs(group, timeout=8)
     alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"still running after the parent was killed: {[p.pid for p in alive]}"
+    assert not list(tmp_path.glob("asgilab-server-*")), "the server's log outlived the kernel that started it"
 
 
 def test_servers_stop_at_interpreter_exit():

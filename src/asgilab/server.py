@@ -36,7 +36,6 @@ PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # tells `_launch` which pipe end to watch
 LOG_TAIL_LINES = 25
 
 _running: set[Server] = set()
-_log_paths: list[Path] = []  # servers' output files, kept for `logs()` after a stop, removed at exit
 _lock = threading.Lock()
 
 
@@ -85,7 +84,7 @@ class Server:
         self.options = {**defaults, **options}
         self.scheme = "https" if "ssl_certfile" in options else "http"
         self.process: subprocess.Popen[bytes] | None = None
-        self._log_path: Path | None = None
+        self._log: Any = None  # an unnamed temporary file: nothing is left on disk, even after a kill -9
         self._parent_fd: int | None = None
 
     # -- public -------------------------------------------------------------------------
@@ -135,9 +134,10 @@ class Server:
 
     def logs(self) -> str:
         """Everything the server printed so far (stdout and stderr together)."""
-        if self._log_path is None or not self._log_path.exists():
+        if self._log is None:
             return ""
-        return self._log_path.read_text(errors="replace")
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def start(self) -> Server:
         """Start and wait until *this* process answers HTTP; raise `ServerError` otherwise."""
@@ -218,9 +218,9 @@ class Server:
         if self.requested_port is None:
             self.port = _free_port(self.host)
         read_fd, write_fd = os.pipe()  # both non-inheritable; the child gets read_fd via pass_fds
-        log_fd, log_path = tempfile.mkstemp(prefix="asgilab-server-", suffix=".log")
-        self._log_path = Path(log_path)
-        _log_paths.append(self._log_path)
+        if self._log is not None:  # a retry after a port clash starts a fresh log
+            self._log.close()
+        self._log = tempfile.TemporaryFile(prefix="asgilab-server-", suffix=".log")  # noqa: SIM115 (open for logs())
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", PARENT_FD_ENV: str(read_fd)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.app_dir), env.get("PYTHONPATH")]))
         try:
@@ -229,14 +229,13 @@ class Server:
                 cwd=self.app_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=log_fd,
+                stdout=self._log.fileno(),
                 stderr=subprocess.STDOUT,
                 pass_fds=(read_fd,),
                 start_new_session=True,  # its own process group, so stop() can end workers too
             )
         finally:
             os.close(read_fd)
-            os.close(log_fd)  # the server writes to its own copy
         self._parent_fd = write_fd
         with _lock:
             _running.add(self)
@@ -334,13 +333,7 @@ def stop_all() -> int:
     return len(servers)
 
 
-def _remove_logs() -> None:
-    for path in _log_paths:
-        path.unlink(missing_ok=True)
-
-
-atexit.register(_remove_logs)
-atexit.register(stop_all)  # registered last, so it runs first: stop servers, then remove their logs
+atexit.register(stop_all)
 
 
 def _is_loopback(host: str) -> bool:
