@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import textwrap
 
 import pytest
 
-from asgilab import ENGINES, bursts, load_sync, serve
+from asgilab import ENGINES, Run, bursts, load_sync, serve
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,19 @@ def test_bursts_send_one_burst_per_size(demo):
         (5, 5, "async x5", 5),
         (10, 10, "async x10", 10),
     ]
+
+
+def test_bursts_repeat_keeps_the_fastest_burst_of_each_size(monkeypatch):
+    walls = iter([0.3, 0.1, 0.2, 0.5, 0.4, 0.6])  # three tries of size 5, then three of size 10
+
+    async def fake_load(url, requests, concurrency, **options):
+        return Run(url=url, requests=requests, concurrency=concurrency, engine="fake", records=[], wall_s=next(walls))
+
+    monkeypatch.setattr(sys.modules["asgilab.load"], "load", fake_load)  # `asgilab.load` is the function
+    runs = asyncio.run(bursts("http://127.0.0.1:1/x", [5, 10], repeat=3))
+    assert [(r.requests, r.wall_s) for r in runs] == [(5, 0.1), (10, 0.4)]
+    with pytest.raises(ValueError, match="repeat"):
+        asyncio.run(bursts("http://127.0.0.1:1/x", [5], repeat=0))
 
 
 def test_open_loop_keeps_its_schedule_and_measures_from_it(demo):

@@ -97,19 +97,26 @@ def step1(app: str = "lab03_sdk_app:app", app_dir: str | Path | None = None) -> 
     """80 requests at once to ``GET /forecast`` (a `def` endpoint on a 100 ms blocking SDK call)
     must all run together: no second round of 100 ms caused by the thread pool's 40 tokens."""
     title = "Step 1: a blocking SDK for 80 requests at once"
+    tries: list[Run] = []
     try:
         with serve(app, app_dir=app_dir) as server:
-            run = load_sync(
-                server.url + "/forecast",
-                requests=SDK_REQUESTS,
-                concurrency=SDK_CONCURRENCY,
-                warmup=SDK_CONCURRENCY,
-                timeout=5,
-                deadline=20,
-                label="/forecast",
-            )
+            for _ in range(3):  # up to 3 bursts, the fastest kept: other programs can only slow one down
+                tries.append(
+                    load_sync(
+                        server.url + "/forecast",
+                        requests=SDK_REQUESTS,
+                        concurrency=SDK_CONCURRENCY,
+                        warmup=SDK_CONCURRENCY,
+                        timeout=5,
+                        deadline=20,
+                        label="/forecast",
+                    )
+                )
+                if tries[-1].served_at_once(SDK_S) >= MIN_AT_ONCE:
+                    break
     except ServerError as error:
         return _server_failed(title, app, error)
+    run = min(tries, key=lambda t: (t.errors, t.wall_s))
 
     ideal = SDK_S * math.ceil(SDK_REQUESTS / SDK_CONCURRENCY)
     staircase = SDK_S * math.ceil(SDK_REQUESTS / DEFAULT_TOKENS)
