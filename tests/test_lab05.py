@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from asgilab.checks import lab05
+from asgilab.results import Run
 from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab05_cpu_bound_and_inference.ipynb"
@@ -75,3 +76,25 @@ def test_hints() -> None:
     assert "max_workers" in lab05.hint(2)
     with pytest.raises(ValueError):
         lab05.hint(3)
+
+
+def _run(throughput_rps: float, cores_used: float, cpu_per_request_s: float) -> Run:
+    run = Run(url="http://127.0.0.1:1/predict", requests=32, concurrency=8, engine="fake", records=[], wall_s=1.0)
+    run.throughput_rps_fixed = throughput_rps
+    run.cores_used, run.cpu_per_request_s = cores_used, cpu_per_request_s
+    return run
+
+
+@pytest.mark.parametrize(
+    ("app", "passed"),
+    [
+        ((60.0, 1.9, 0.030), True),  # twice the throughput on cores at full speed
+        ((33.0, 1.9, 0.058), True),  # no more throughput, but the cores ran slow: two cores' worth of work
+        ((33.0, 1.0, 0.045), False),  # slowed cores, and still one core's worth: a single worker
+        ((33.0, 1.9, 0.030), False),  # cores at full speed: busy cores alone (wasted work) do not pass
+    ],
+)
+def test_step2_judges_slowed_cores_by_the_cores_kept_busy(monkeypatch, app, passed):
+    monkeypatch.setattr(Run, "throughput_rps", property(lambda run: run.throughput_rps_fixed))
+    reference = _run(33.0, 1.0, 0.030)
+    assert lab05._speedup([reference], [_run(*app)])[0] is passed

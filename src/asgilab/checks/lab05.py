@@ -39,7 +39,9 @@ __all__ = ["CheckFailed", "hint", "reference_app", "step1", "step2"]
 REQUESTS, CONCURRENCY = 32, 8
 PING_BOUND_CALLS = 3.0  # /ping's worst wait must stay under this many model calls
 SPEEDUP_BOUND = 1.25  # step 2: predictions/s against the model inline, on 2 cores or more
-ROUNDS = 3  # step 2 measures the reference and the learner's app in turn, this many times each
+ROUNDS = 3  # step 2 measures the reference and the learner's app in turn, this many times each (or twice that)
+SLOW_CORES = 1.25  # step 2: a prediction costing this many times the reference's CPU means slowed cores
+CORES_BOUND = 1.5  # step 2, on slowed cores: at least this many times the cores the reference kept busy
 
 _HINTS = {
     1: (
@@ -211,25 +213,25 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
         )
     # Both servers up at once, measured in turn: a burst of other work on the machine then slows
     # both alike, and the fastest of the runs of each is kept (other work only ever slows a run).
+    # Falling short after ROUNDS, it measures ROUNDS more before it judges.
     references: list[Run] = []
     runs: list[Run] = []
     try:
         with serve(app, app_dir=app_dir) as server:
             try:
                 with serve("asgilab.checks.lab05:reference_app") as inline, cpu_watch() as watch:
-                    for _ in range(ROUNDS):
-                        references.append(_measure(inline, "model inline"))
-                        runs.append(_measure(server, "your app"))
+                    for round_ in range(2 * ROUNDS):
+                        references.append(_measure_cpu(inline, "model inline"))
+                        runs.append(_measure_cpu(server, "your app"))
+                        if round_ + 1 >= ROUNDS and _speedup(references, runs)[0]:
+                            break
             except ServerError as exc:
                 return verdict(Feedback(title, [not_started("asgilab.checks.lab05:reference_app", exc)]))
             children = _helpers(server)[0]
             error = app_error(server)
     except ServerError as exc:
         return verdict(Feedback(title, [not_started(app, exc)]))
-    reference = max(references, key=lambda r: r.throughput_rps)
-    run = max(runs, key=lambda r: r.throughput_rps)
-
-    ratio = run.throughput_rps / reference.throughput_rps if reference.throughput_rps > 0 else 0.0
+    passed, reference, run, ratio, slowdown = _speedup(references, runs)
     if children == 0:
         advice = (
             "your server started no worker process, so every prediction runs in its one process: inline"
@@ -254,11 +256,42 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
     criteria = [
         _all_ok(run, error),
         Criterion(
-            ratio >= SPEEDUP_BOUND,
+            passed,
             f"at least {SPEEDUP_BOUND:g}x the predictions per second of the model inline",
             f"{run.throughput_rps:.1f}/s against {reference.throughput_rps:.1f}/s inline = {ratio:.2f}x"
-            f" on {cores} cores (other programs used {watch.others_cores:.1f} of them)",
+            f" on {cores} cores (other programs used {watch.others_cores:.1f} of them); your server kept"
+            f" {run.cores_used:.2f} cores busy, the inline one {reference.cores_used:.2f}"
+            + (
+                f"; a prediction cost your server {slowdown:.2f}x the CPU time it cost the inline one: the"
+                " cores ran slow during your runs (a busy host), so the cores kept busy count instead"
+                if slowdown >= SLOW_CORES
+                else ""
+            ),
             advice,
         ),
     ]
     return verdict(Feedback(title, criteria, [reference, run]))
+
+
+def _measure_cpu(server: Server, label: str) -> Run:
+    """`_measure`, also recording the server's CPU: ``cores_used`` and ``cpu_per_request_s``."""
+    before = server.cpu_seconds()
+    run = _measure(server, label)
+    cpu_s = server.cpu_seconds() - before
+    run.cores_used = cpu_s / run.wall_s if run.wall_s > 0 else 0.0
+    run.cpu_per_request_s = cpu_s / max(run.ok, 1)
+    return run
+
+
+def _speedup(references: list[Run], runs: list[Run]) -> tuple[bool, Run, Run, float, float]:
+    """(passed, best reference, best run, throughput ratio, CPU-per-prediction ratio). On a shared
+    virtual machine a busy host can slow the cores for a while; when a prediction cost the learner's
+    server SLOW_CORES times the CPU it cost the reference, throughput cannot be compared fairly, and
+    the cores kept busy (the same work spread over more cores) decide instead."""
+    reference = max(references, key=lambda r: r.throughput_rps)
+    run = max(runs, key=lambda r: r.throughput_rps)
+    ratio = run.throughput_rps / reference.throughput_rps if reference.throughput_rps > 0 else 0.0
+    slowdown = run.cpu_per_request_s / reference.cpu_per_request_s if reference.cpu_per_request_s > 0 else 1.0
+    cores_ratio = run.cores_used / reference.cores_used if reference.cores_used > 0 else 0.0
+    passed = ratio >= SPEEDUP_BOUND or (slowdown >= SLOW_CORES and cores_ratio >= CORES_BOUND)
+    return passed, reference, run, ratio, slowdown
