@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asgilab.checks import lab05
-from asgilab.results import Run
+from asgilab.results import Record, Run
 from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab05_cpu_bound_and_inference.ipynb"
@@ -78,23 +78,23 @@ def test_hints() -> None:
         lab05.hint(3)
 
 
-def _run(throughput_rps: float, cores_used: float, cpu_per_request_s: float) -> Run:
-    run = Run(url="http://127.0.0.1:1/predict", requests=32, concurrency=8, engine="fake", records=[], wall_s=1.0)
-    run.throughput_rps_fixed = throughput_rps
-    run.cores_used, run.cpu_per_request_s = cores_used, cpu_per_request_s
+def _run(predictions: int, server_cpu_s: float) -> Run:
+    """A 1-second run: ``predictions`` per second, and the servers' CPU seconds over it."""
+    records = [Record(start=0.0, end=1.0, status=200)] * predictions
+    run = Run(url="http://127.0.0.1:1/predict", requests=predictions, concurrency=8, engine="t", records=records)
+    run.wall_s, run.server_cpu_s = 1.0, server_cpu_s
     return run
 
 
 @pytest.mark.parametrize(
     ("app", "passed"),
     [
-        ((60.0, 1.9, 0.030), True),  # twice the throughput on cores at full speed
-        ((33.0, 1.9, 0.058), True),  # no more throughput, but the cores ran slow: two cores' worth of work
-        ((33.0, 1.0, 0.045), False),  # slowed cores, and still one core's worth: a single worker
-        ((33.0, 1.9, 0.030), False),  # cores at full speed: busy cores alone (wasted work) do not pass
+        ((60, 1.85), True),  # cores at full speed: 1.8x the predictions on two cores
+        ((33, 1.9), True),  # no more predictions, each costing 1.9x the CPU (slowed cores), on two cores
+        ((26, 1.0), False),  # slowed cores (1.27x the CPU per prediction), and one core's worth: one worker
+        ((33, 1.0), False),  # cores at full speed, one core's worth: the model inline
     ],
 )
-def test_step2_judges_slowed_cores_by_the_cores_kept_busy(monkeypatch, app, passed):
-    monkeypatch.setattr(Run, "throughput_rps", property(lambda run: run.throughput_rps_fixed))
-    reference = _run(33.0, 1.0, 0.030)
+def test_step2_judges_slowed_cores_by_the_cores_kept_busy(app, passed):
+    reference = _run(33, 1.0)  # the model inline: one core, about 30 ms of CPU per prediction
     assert lab05._speedup([reference], [_run(*app)])[0] is passed

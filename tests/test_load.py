@@ -106,6 +106,15 @@ def test_bursts_send_one_burst_per_size(demo):
     ]
 
 
+def test_cpu_of_records_the_servers_cpu_over_the_run(demo):
+    run = load_sync(demo.url + "/cpu?ms=20", 10, 2, warmup=2, cpu_of=[demo])
+    print(run.summary(), f"cores used {run.cores_used:.2f}, {run.cpu_per_request_s * 1000:.1f} ms CPU per request")
+    assert run.ok == 10
+    assert 0.010 <= run.cpu_per_request_s <= 0.2  # about 20 ms of work each, on a busy machine maybe more
+    assert 0.5 <= run.cores_used <= 1.3  # one worker computes on one core at most
+    assert load_sync(demo.url + "/hello", 5, 1).server_cpu_s is None  # not asked for
+
+
 def test_bursts_repeat_keeps_the_fastest_burst_of_each_size(monkeypatch):
     walls = iter([0.3, 0.1, 0.2, 0.5, 0.4, 0.6])  # three tries of size 5, then three of size 10
 

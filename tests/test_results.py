@@ -63,3 +63,13 @@ def test_table_has_text_and_html():
     assert "timeout: 1" in repr(table(runs))
     assert table(runs)._repr_html_().count("<tr>") == 3
     assert "<table>" in runs[0]._repr_html_()
+
+
+def test_server_cpu_figures():
+    run = make_run([0.1, 0.1, 0.2, 0.2], wall=0.5)
+    assert math.isnan(run.cores_used) and math.isnan(run.cpu_per_request_s)
+    assert "cores_used" not in run.to_dict()
+    run.server_cpu_s = 0.8
+    assert run.cores_used == pytest.approx(1.6)  # 0.8 CPU seconds over 0.5 s
+    assert run.cpu_per_request_s == pytest.approx(0.2)  # over 4 successful requests
+    assert run.to_dict()["cores_used"] == pytest.approx(1.6)

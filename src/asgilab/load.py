@@ -109,6 +109,7 @@ async def load(
     label: str | None = None,
     ssl: Any = None,
     allow_remote: bool = False,
+    cpu_of: Iterable[Any] = (),
 ) -> Run:
     """Send ``requests`` GET requests to ``url``, at most ``concurrency`` at a time; return a `Run`.
 
@@ -121,6 +122,9 @@ async def load(
     - ``warmup``: requests sent (and not recorded) before the run, to open connections and warm caches.
     - ``engine``: ``"aiohttp"`` (default), ``"httpx2"`` or ``"httpx"``.
     - ``ssl``: an ``ssl.SSLContext`` for HTTPS to a server with a private CA (see `asgilab.upstream`).
+    - ``cpu_of``: servers (`asgilab.Server`) whose CPU time, all their processes together, is recorded
+      over the run (warm-up excluded) as ``run.server_cpu_s``; ``run.cores_used`` and
+      ``run.cpu_per_request_s`` follow from it.
     """
     check_loopback(url, allow_remote)
     if engine not in ENGINES:
@@ -143,6 +147,8 @@ async def load(
                 await _timed(send, url, timeout, 0.0)
         probe_task = None
         done = asyncio.Event()
+        servers = list(cpu_of)
+        cpu_before = sum(server.cpu_seconds() for server in servers)
         t0 = time.perf_counter()
         if probe is not None:
             run.probe_path = probe
@@ -163,6 +169,8 @@ async def load(
         done.set()
         if probe_task is not None:
             await probe_task
+        if servers:
+            run.server_cpu_s = sum(server.cpu_seconds() for server in servers) - cpu_before
     run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
     finished = [r.end for r in run.records if r.error != "deadline"]
     run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)

@@ -69,6 +69,7 @@ class Run:
     label: str | None = None
     wall_s: float = math.nan
     stopped_by_deadline: bool = False
+    server_cpu_s: float | None = None  # CPU seconds of the servers given as ``load(..., cpu_of=...)``
 
     # -- counts -------------------------------------------------------------------------
     @property
@@ -143,6 +144,21 @@ class Run:
         return self.ok * service_s / self.wall_s if self.wall_s > 0 else math.nan
 
     @property
+    def cores_used(self) -> float:
+        """CPU seconds the measured servers used per second of the run: how many cores they kept busy
+        (needs ``load(..., cpu_of=[server])``)."""
+        if self.server_cpu_s is None or not self.wall_s > 0:
+            return math.nan
+        return self.server_cpu_s / self.wall_s
+
+    @property
+    def cpu_per_request_s(self) -> float:
+        """The measured servers' CPU seconds per successful request (needs ``cpu_of``)."""
+        if self.server_cpu_s is None:
+            return math.nan
+        return self.server_cpu_s / max(self.ok, 1)
+
+    @property
     def probe_latencies(self) -> list[float]:
         return [r.latency for r in self.probe_records if r.ok]
 
@@ -183,6 +199,8 @@ class Run:
             "effective_concurrency": self.effective_concurrency,
             "stopped_by_deadline": self.stopped_by_deadline,
         }
+        if self.server_cpu_s is not None:
+            d.update(server_cpu_s=self.server_cpu_s, cores_used=self.cores_used)
         if self.probe_path is not None:
             d.update(
                 probe_path=self.probe_path,

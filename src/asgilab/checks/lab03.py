@@ -166,7 +166,6 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
                         f"{url}?ms={CPU_MS}", requests=3, concurrency=1, timeout=10, deadline=20, label="one at a time"
                     )
                 )
-                before = server.cpu_seconds()
                 burst = load_sync(
                     f"{url}?ms={CPU_MS}",
                     requests=CPU_REQUESTS,
@@ -175,8 +174,8 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
                     timeout=10,
                     deadline=20,
                     label=f"{CPU_REQUESTS} at once",
+                    cpu_of=[server],  # for burst.cores_used
                 )
-                burst.cores_used = (server.cpu_seconds() - before) / burst.wall_s if burst.wall_s > 0 else 0.0
                 bursts.append(burst)
             logs = server.logs()
     except ServerError as error:

@@ -103,6 +103,7 @@ def _measure(server: Server, label: str) -> Run:
         timeout=30,
         deadline=60,
         label=label,
+        cpu_of=[server],  # for run.cores_used and run.cpu_per_request_s
     )
 
 
@@ -221,8 +222,8 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
             try:
                 with serve("asgilab.checks.lab05:reference_app") as inline, cpu_watch() as watch:
                     for round_ in range(2 * ROUNDS):
-                        references.append(_measure_cpu(inline, "model inline"))
-                        runs.append(_measure_cpu(server, "your app"))
+                        references.append(_measure(inline, "model inline"))
+                        runs.append(_measure(server, "your app"))
                         if round_ + 1 >= ROUNDS and _speedup(references, runs)[0]:
                             break
             except ServerError as exc:
@@ -271,16 +272,6 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
         ),
     ]
     return verdict(Feedback(title, criteria, [reference, run]))
-
-
-def _measure_cpu(server: Server, label: str) -> Run:
-    """`_measure`, also recording the server's CPU: ``cores_used`` and ``cpu_per_request_s``."""
-    before = server.cpu_seconds()
-    run = _measure(server, label)
-    cpu_s = server.cpu_seconds() - before
-    run.cores_used = cpu_s / run.wall_s if run.wall_s > 0 else 0.0
-    run.cpu_per_request_s = cpu_s / max(run.ok, 1)
-    return run
 
 
 def _speedup(references: list[Run], runs: list[Run]) -> tuple[bool, Run, Run, float, float]:
