@@ -41,11 +41,6 @@ class CpuWatch:
         """Average number of cores other programs kept busy during the block."""
         return self.others_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
-    @property
-    def free_cores(self) -> float:
-        """Cores left over for us on average: the machine's cores minus what others used."""
-        return max((os.cpu_count() or 1) - self.others_cores, 0.0)
-
     def __str__(self) -> str:
         return (
             f"other programs used {self.others_cores:.2f} of {os.cpu_count()} cores on average"
