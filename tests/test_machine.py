@@ -1,14 +1,17 @@
-"""`cpu_watch` tells our CPU use from other programs': we burn CPU in known places and look."""
+"""`cpu_watch` tells our CPU use from other programs'; `speedup` splits a gain into cores and CPU per request."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
 
 import psutil
+import pytest
 
-from asgilab import cpu_watch, load_sync, serve
+from asgilab import Run, cpu_watch, load_sync, serve, speedup
+from asgilab.results import Record
 
 BURN = "import time\nend = time.perf_counter() + {s}\nwhile time.perf_counter() < end: pass\n"
 
@@ -60,3 +63,45 @@ def test_a_program_we_did_not_start_counts_as_others():
     finally:
         stranger.kill()
         psutil.wait_procs([stranger], timeout=5)
+
+
+def _run(requests: int, wall_s: float, server_cpu_s: float | None, others_cores: float = 0.0) -> Run:
+    run = Run(url="http://127.0.0.1:1/", requests=requests, concurrency=requests, engine="aiohttp")
+    run.records = [Record(start=0.0, end=wall_s, status=200) for _ in range(requests)]
+    run.wall_s, run.server_cpu_s, run.others_cores = wall_s, server_cpu_s, others_cores
+    return run
+
+
+@pytest.mark.parametrize(
+    ("pool_cpu_s", "others", "cores_ratio", "cpu_ratio", "fair", "core_free"),
+    [
+        (2.0, 0.0, 2.0, 1.0, True, True),  # same CPU per request on twice the cores: a fair 2x
+        (3.0, 0.0, 3.0, 1.5, False, True),  # a request cost 1.5x the CPU: slowed cores, not fair
+        (2.0, 0.7, 2.0, 1.0, False, False),  # other programs took most of a core
+    ],
+)
+def test_speedup_splits_throughput_into_cores_and_cpu_per_request(
+    monkeypatch, pool_cpu_s, others, cores_ratio, cpu_ratio, fair, core_free
+):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    inline = _run(10, wall_s=2.0, server_cpu_s=2.0)  # 1 core busy, 0.2 s of CPU per request
+    pool = _run(10, wall_s=1.0, server_cpu_s=pool_cpu_s, others_cores=others)
+    gain = speedup(pool, inline)
+    print(gain, gain.caveats)
+    assert gain.throughput_ratio == pytest.approx(2.0)
+    assert gain.cores_ratio == pytest.approx(cores_ratio)
+    assert gain.cpu_ratio == pytest.approx(cpu_ratio)
+    assert gain.throughput_ratio == pytest.approx(gain.cores_ratio / gain.cpu_ratio)  # the identity
+    assert (gain.fair, gain.core_was_free, not gain.caveats) == (fair, core_free, fair)
+
+
+def test_speedup_on_one_core_is_never_fair(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    gain = speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 1.0))
+    assert not gain.core_was_free and not gain.fair and "1 core" in gain.caveats[0]
+
+
+def test_speedup_needs_cpu_figures():
+    with pytest.raises(ValueError, match="cpu_of"):
+        speedup(_run(10, 1.0, None), _run(10, 1.0, 1.0))
+    assert math.isnan(speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 0.0)).cores_ratio)

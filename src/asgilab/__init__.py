@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgilab.env import versions
 from asgilab.load import ENGINES, bursts, load, load_sync
-from asgilab.machine import CpuWatch, cpu_watch
+from asgilab.machine import CpuWatch, Speedup, cpu_watch, speedup
 from asgilab.results import Record, Run, table
 from asgilab.server import Server, ServerError, serve, stop_all
 
@@ -35,6 +35,8 @@ __all__ = [
     "load_sync",
     "plots",
     "serve",
+    "Speedup",
+    "speedup",
     "stop_all",
     "table",
     "upstream",

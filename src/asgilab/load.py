@@ -25,6 +25,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from asgilab.machine import cpu_watch
 from asgilab.results import Record, Run
 
 __all__ = ["ENGINES", "load", "load_sync", "bursts", "check_loopback"]
@@ -124,7 +125,8 @@ async def load(
     - ``ssl``: an ``ssl.SSLContext`` for HTTPS to a server with a private CA (see `asgilab.upstream`).
     - ``cpu_of``: servers (`asgilab.Server`) whose CPU time, all their processes together, is recorded
       over the run (warm-up excluded) as ``run.server_cpu_s``; ``run.cores_used`` and
-      ``run.cpu_per_request_s`` follow from it.
+      ``run.cpu_per_request_s`` follow from it. ``run.others_cores`` records how many cores other
+      programs kept busy meanwhile (`asgilab.cpu_watch`); compare two such runs with `asgilab.speedup`.
     """
     check_loopback(url, allow_remote)
     if engine not in ENGINES:
@@ -149,28 +151,30 @@ async def load(
         done = asyncio.Event()
         servers = list(cpu_of)
         cpu_before = sum(server.cpu_seconds() for server in servers)
-        t0 = time.perf_counter()
-        if probe is not None:
-            run.probe_path = probe
-            probe_task = asyncio.create_task(
-                _probe(urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
+        with cpu_watch() as watch:  # how busy other programs kept the machine meanwhile
+            t0 = time.perf_counter()
+            if probe is not None:
+                run.probe_path = probe
+                probe_task = asyncio.create_task(
+                    _probe(urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
+                )
+            slots: list[Record | None] = [None] * requests
+            body = (
+                _open_loop(send, url, slots, concurrency, rate, timeout, t0)
+                if rate
+                else _closed_loop(send, url, slots, concurrency, timeout, t0)
             )
-        slots: list[Record | None] = [None] * requests
-        body = (
-            _open_loop(send, url, slots, concurrency, rate, timeout, t0)
-            if rate
-            else _closed_loop(send, url, slots, concurrency, timeout, t0)
-        )
-        try:
-            await asyncio.wait_for(body, deadline)
-        except TimeoutError:
-            run.stopped_by_deadline = True
-        end = time.perf_counter() - t0
-        done.set()
-        if probe_task is not None:
-            await probe_task
+            try:
+                await asyncio.wait_for(body, deadline)
+            except TimeoutError:
+                run.stopped_by_deadline = True
+            end = time.perf_counter() - t0
+            done.set()
+            if probe_task is not None:
+                await probe_task
         if servers:
             run.server_cpu_s = sum(server.cpu_seconds() for server in servers) - cpu_before
+            run.others_cores = watch.others_cores
     run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
     finished = [r.end for r in run.records if r.error != "deadline"]
     run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)

@@ -1,13 +1,17 @@
-"""How busy the rest of the machine was while we measured.
+"""How busy the rest of the machine was while we measured, and whether a multi-core speed-up is fair.
 
     with cpu_watch() as watch:
         run = await load(...)
     watch.others_cores  # average cores that *other* programs kept busy meanwhile
 
+    gain = speedup(pool_run, inline_run)  # both measured with load(..., cpu_of=[server])
+    gain.cores_ratio, gain.cpu_ratio, gain.throughput_ratio, gain.core_was_free, gain.fair
+
 A second worker or a process pool can only speed things up when a second core is free. The course's
 machines are shared: before asserting a multi-core speed-up, a notebook checks how many cores went
 to programs that are not this Python process or one it started (servers, their workers and pools,
-`wrk`, `hey`).
+`wrk`, `hey`), and whether the same work cost the same CPU time in both runs (on a virtual machine a
+busy host can slow our cores down, most of all when both are busy).
 """
 
 from __future__ import annotations
@@ -18,10 +22,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psutil
 
-__all__ = ["CpuWatch", "cpu_watch"]
+if TYPE_CHECKING:
+    from asgilab.results import Run
+
+__all__ = ["CpuWatch", "Speedup", "cpu_watch", "speedup"]
+
+FREE_CORE_OTHERS = 0.5  # other programs kept fewer cores than this busy: a second core was free
+SAME_SPEED_CPU_RATIO = 1.25  # a request's CPU time within this factor in both runs: same core speed
 
 
 @dataclass
@@ -80,3 +91,64 @@ def _our_seconds() -> float:
             continue
         total += t.user + t.system + t.children_user + t.children_system
     return total
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """How a run compares with a baseline run, split into its two factors. For the same requests,
+    throughput = cores used / CPU seconds per request, so
+    ``throughput_ratio = cores_ratio / cpu_ratio``."""
+
+    throughput_ratio: float  # requests per second, run over baseline
+    cores_ratio: float  # cores the servers kept busy, run over baseline
+    cpu_ratio: float  # CPU seconds per request, run over baseline: above 1, the same work cost more
+    others_cores: float  # cores other programs kept busy during the run
+    cpu_count: int
+
+    @property
+    def core_was_free(self) -> bool:
+        """The machine has a second core and other programs left it free during the run."""
+        return self.cpu_count >= 2 and self.others_cores < FREE_CORE_OTHERS
+
+    @property
+    def fair(self) -> bool:
+        """A throughput speed-up is a fair test: a core was free and the cores ran at the same speed."""
+        return self.core_was_free and self.cpu_ratio <= SAME_SPEED_CPU_RATIO
+
+    @property
+    def caveats(self) -> list[str]:
+        """Why the throughput speed-up is not a fair test in this run; empty when it is."""
+        reasons = []
+        if self.cpu_count < 2:
+            reasons.append(f"this machine has {self.cpu_count} core")
+        if self.others_cores >= FREE_CORE_OTHERS:
+            reasons.append(f"other programs kept {self.others_cores:.2f} cores busy")
+        if self.cpu_ratio > SAME_SPEED_CPU_RATIO:
+            reasons.append(
+                f"a request cost {self.cpu_ratio:.2f}x the CPU time of the baseline's: the cores ran slower"
+                " (on a virtual machine the host decides how fast its virtual cores run)"
+            )
+        return reasons
+
+    def __str__(self) -> str:
+        return (
+            f"{self.throughput_ratio:.2f}x the throughput = {self.cores_ratio:.2f}x the cores used"
+            f" / {self.cpu_ratio:.2f}x the CPU per request (other programs: {self.others_cores:.2f} cores)"
+        )
+
+
+def speedup(run: Run, baseline: Run) -> Speedup:
+    """Compare two runs of the same requests, both measured with ``load(..., cpu_of=[server])``."""
+    if run.server_cpu_s is None or baseline.server_cpu_s is None:
+        raise ValueError("speedup() needs runs measured with load(..., cpu_of=[server])")
+    return Speedup(
+        throughput_ratio=_ratio(run.throughput_rps, baseline.throughput_rps),
+        cores_ratio=_ratio(run.cores_used, baseline.cores_used),
+        cpu_ratio=_ratio(run.cpu_per_request_s, baseline.cpu_per_request_s),
+        others_cores=run.others_cores if run.others_cores is not None else 0.0,
+        cpu_count=os.cpu_count() or 1,
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")

@@ -70,6 +70,7 @@ class Run:
     wall_s: float = math.nan
     stopped_by_deadline: bool = False
     server_cpu_s: float | None = None  # CPU seconds of the servers given as ``load(..., cpu_of=...)``
+    others_cores: float | None = None  # cores other programs kept busy meanwhile (also with ``cpu_of``)
 
     # -- counts -------------------------------------------------------------------------
     @property
@@ -200,7 +201,7 @@ class Run:
             "stopped_by_deadline": self.stopped_by_deadline,
         }
         if self.server_cpu_s is not None:
-            d.update(server_cpu_s=self.server_cpu_s, cores_used=self.cores_used)
+            d.update(server_cpu_s=self.server_cpu_s, cores_used=self.cores_used, others_cores=self.others_cores)
         if self.probe_path is not None:
             d.update(
                 probe_path=self.probe_path,

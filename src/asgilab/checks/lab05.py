@@ -30,7 +30,7 @@ from asgilab.checks import (
     verdict,
 )
 from asgilab.load import load_sync
-from asgilab.machine import cpu_watch
+from asgilab.machine import cpu_watch, speedup
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve
 
@@ -281,8 +281,8 @@ def _speedup(references: list[Run], runs: list[Run]) -> tuple[bool, Run, Run, fl
     the cores kept busy (the same work spread over more cores) decide instead."""
     reference = max(references, key=lambda r: r.throughput_rps)
     run = max(runs, key=lambda r: r.throughput_rps)
-    ratio = run.throughput_rps / reference.throughput_rps if reference.throughput_rps > 0 else 0.0
-    slowdown = run.cpu_per_request_s / reference.cpu_per_request_s if reference.cpu_per_request_s > 0 else 1.0
-    cores_ratio = run.cores_used / reference.cores_used if reference.cores_used > 0 else 0.0
-    passed = ratio >= SPEEDUP_BOUND or (slowdown >= SLOW_CORES and cores_ratio >= CORES_BOUND)
-    return passed, reference, run, ratio, slowdown
+    gain = speedup(run, reference)
+    passed = gain.throughput_ratio >= SPEEDUP_BOUND or (
+        gain.cpu_ratio >= SLOW_CORES and gain.cores_ratio >= CORES_BOUND
+    )
+    return passed, reference, run, gain.throughput_ratio, gain.cpu_ratio
