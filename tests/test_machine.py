@@ -101,7 +101,14 @@ def test_speedup_on_one_core_is_never_fair(monkeypatch):
     assert not gain.core_was_free and not gain.fair and "1 core" in gain.caveats[0]
 
 
-def test_speedup_needs_cpu_figures():
+def test_speedup_needs_cpu_figures(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     with pytest.raises(ValueError, match="cpu_of"):
         speedup(_run(10, 1.0, None), _run(10, 1.0, 1.0))
-    assert math.isnan(speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 0.0)).cores_ratio)
+    no_baseline_cpu = speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 0.0))
+    assert math.isnan(no_baseline_cpu.cores_ratio) and not no_baseline_cpu.fair
+    assert "not measured" in no_baseline_cpu.caveats[0]
+    unknown_others = _run(10, 1.0, 1.0)
+    unknown_others.others_cores = None  # a hand-made run: nobody watched the rest of the machine
+    gain = speedup(unknown_others, _run(10, 1.0, 1.0))
+    assert not gain.core_was_free and not gain.fair and "not measured" in gain.caveats[0]

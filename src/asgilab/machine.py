@@ -16,6 +16,7 @@ busy host can slow our cores down, most of all when both are busy).
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -102,7 +103,7 @@ class Speedup:
     throughput_ratio: float  # requests per second, run over baseline
     cores_ratio: float  # cores the servers kept busy, run over baseline
     cpu_ratio: float  # CPU seconds per request, run over baseline: above 1, the same work cost more
-    others_cores: float  # cores other programs kept busy during the run
+    others_cores: float  # cores other programs kept busy during the run (nan: not measured)
     cpu_count: int
 
     @property
@@ -121,9 +122,13 @@ class Speedup:
         reasons = []
         if self.cpu_count < 2:
             reasons.append(f"this machine has {self.cpu_count} core")
-        if self.others_cores >= FREE_CORE_OTHERS:
+        if math.isnan(self.others_cores):
+            reasons.append("other programs' CPU use was not measured")
+        elif self.others_cores >= FREE_CORE_OTHERS:
             reasons.append(f"other programs kept {self.others_cores:.2f} cores busy")
-        if self.cpu_ratio > SAME_SPEED_CPU_RATIO:
+        if math.isnan(self.cpu_ratio):
+            reasons.append("the CPU time per request was not measured")
+        elif self.cpu_ratio > SAME_SPEED_CPU_RATIO:
             reasons.append(
                 f"a request cost {self.cpu_ratio:.2f}x the CPU time of the baseline's: the cores ran slower"
                 " (on a virtual machine the host decides how fast its virtual cores run)"
@@ -145,10 +150,10 @@ def speedup(run: Run, baseline: Run) -> Speedup:
         throughput_ratio=_ratio(run.throughput_rps, baseline.throughput_rps),
         cores_ratio=_ratio(run.cores_used, baseline.cores_used),
         cpu_ratio=_ratio(run.cpu_per_request_s, baseline.cpu_per_request_s),
-        others_cores=run.others_cores if run.others_cores is not None else 0.0,
+        others_cores=run.others_cores if run.others_cores is not None else math.nan,  # unknown: not free
         cpu_count=os.cpu_count() or 1,
     )
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("nan")
+    return a / b if b > 0 else math.nan
