@@ -93,8 +93,9 @@ def _run(predictions: int, server_cpu_s: float) -> Run:
         ((33, 1.9), True),  # no more predictions, each costing 1.9x the CPU (slowed cores), on two cores
         ((26, 1.0), False),  # slowed cores (1.27x the CPU per prediction), and one core's worth: one worker
         ((33, 1.0), False),  # cores at full speed, one core's worth: the model inline
+        ((45, 1.0), False),  # 1.36x the throughput on one core's worth: the reference met a slow spell
     ],
 )
-def test_step2_judges_slowed_cores_by_the_cores_kept_busy(app, passed):
+def test_step2_needs_the_cores_and_judges_slowed_cores_by_them(app, passed):
     reference = _run(33, 1.0)  # the model inline: one core, about 30 ms of CPU per prediction
     assert lab05._speedup([reference], [_run(*app)])[0] is passed
