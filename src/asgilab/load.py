@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -151,7 +151,7 @@ async def load(
         done = asyncio.Event()
         servers = list(cpu_of)
         cpu_before = sum(server.cpu_seconds() for server in servers)
-        with cpu_watch() as watch:  # how busy other programs kept the machine meanwhile
+        with cpu_watch() if servers else nullcontext() as watch:  # how busy other programs kept the machine
             t0 = time.perf_counter()
             if probe is not None:
                 run.probe_path = probe
