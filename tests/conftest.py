@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,32 @@ def wait_for_no_servers(timeout: float = 8.0) -> list[psutil.Process]:
     while (left := server_processes()) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+BURN = "import time\nend = time.perf_counter() + {s}\nwhile time.perf_counter() < end: pass\n"
+
+
+@contextmanager
+def strangers(count: int, seconds: float) -> Iterator[list[psutil.Process]]:
+    """``count`` programs that each burn one core for up to ``seconds`` and that are *not* ours: `sh`
+    starts each in the background and exits, so it is re-parented, as another user's program would be.
+    Killed on leaving the block; ``seconds`` bounds them if this process dies first."""
+    burners = []
+    try:
+        for _ in range(count):
+            out = subprocess.run(
+                ["sh", "-c", f'{sys.executable} -c "$0" >/dev/null 2>&1 & echo $!', BURN.format(s=seconds)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            burners.append(psutil.Process(int(out.stdout.strip())))
+        yield burners
+    finally:
+        for burner in burners:
+            burner.kill()
+        psutil.wait_procs(burners, timeout=5)
 
 
 def write_app_cells(notebook_path: Path, folder: Path) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asgilab.checks import lab03 as check
-from conftest import check_fails, check_passes, lab_app_dirs
+from conftest import check_fails, check_passes, lab_app_dirs, strangers
 
 NAME = "lab03_def_vs_async_def.ipynb"
 
@@ -26,6 +26,15 @@ def test_step2_fails_on_the_starter(starter):
 
 def test_step2_passes_on_the_solution(solution):
     check_passes(check.step2, "lab03_cpu_app:app", solution)
+
+
+def test_step2_on_a_busy_machine_blames_the_other_programs(solution):
+    # Two programs burning both cores leave no core free: the solution cannot spread its reports,
+    # and the feedback must say why instead of blaming the learner's code.
+    with strangers(2, seconds=60):
+        text = check_fails(check.step2, "lab03_cpu_app:app", solution, "Other programs kept", failed_only=True)
+    assert "ProcessPoolExecutor" not in text
+    print(text)
 
 
 def test_limiter_at_import_time_is_explained(tmp_path):

@@ -12,8 +12,7 @@ import pytest
 
 from asgilab import Run, cpu_watch, load_sync, serve, speedup
 from asgilab.results import Record
-
-BURN = "import time\nend = time.perf_counter() + {s}\nwhile time.perf_counter() < end: pass\n"
+from conftest import BURN, strangers
 
 
 def _burn_here(seconds: float) -> None:
@@ -42,17 +41,7 @@ def test_a_servers_workers_count_as_ours():
 
 
 def test_a_program_we_did_not_start_counts_as_others():
-    # `sh` starts the burner in the background and exits: the burner is re-parented, a stranger to us.
-    seconds = 1.5
-    out = subprocess.run(
-        ["sh", "-c", f'{sys.executable} -c "$0" >/dev/null 2>&1 & echo $!', BURN.format(s=seconds)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    stranger = psutil.Process(int(out.stdout.strip()))
-    try:
+    with strangers(1, seconds=1.5) as (stranger,):
         assert stranger not in psutil.Process().children(recursive=True)
         with cpu_watch() as watch:
             time.sleep(1.0)
@@ -60,9 +49,6 @@ def test_a_program_we_did_not_start_counts_as_others():
         assert watch.others_s >= 0.6, watch  # the stranger burned one core for most of that second
         assert watch.others_cores >= 0.6
         assert watch.ours_s <= 0.3, watch  # we only slept
-    finally:
-        stranger.kill()
-        psutil.wait_procs([stranger], timeout=5)
 
 
 def _run(requests: int, wall_s: float, server_cpu_s: float | None, others_cores: float = 0.0) -> Run:

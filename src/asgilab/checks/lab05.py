@@ -30,7 +30,7 @@ from asgilab.checks import (
     verdict,
 )
 from asgilab.load import load_sync
-from asgilab.machine import Speedup, cpu_watch, speedup
+from asgilab.machine import FREE_CORE_OTHERS, Speedup, cpu_watch, speedup
 from asgilab.results import Run
 from asgilab.server import Server, ServerError, serve
 
@@ -244,7 +244,7 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
             f"your server has {children} worker process(es) on a {cores}-core machine: one worker computes"
             f" on one core. Use max_workers={cores} (os.cpu_count())"
         )
-    elif watch.others_cores >= 0.5:
+    elif watch.others_cores >= FREE_CORE_OTHERS:
         advice = (
             f"{children} worker processes, but other programs kept {watch.others_cores:.1f} of the"
             f" {cores} cores busy meanwhile, so there was no free core to gain: close them and check again"
