@@ -136,3 +136,14 @@ def test_hey_rate_throttles_each_worker(demo):
 def test_hey_without_keepalive_still_answers(demo):
     run = external.hey(demo.url + "/hello", requests=20, concurrency=4, keepalive=False)
     assert run.ok == 20
+
+
+@needs_hey
+def test_hey_cpu_of_records_the_servers_cpu_over_the_run(demo):
+    run = external.hey(demo.url + "/cpu?ms=20", requests=10, concurrency=2, cpu_of=[demo])
+    print(run.summary(), f"cores used {run.cores_used:.2f}, {run.cpu_per_request_s * 1000:.1f} ms CPU per request")
+    assert run.ok == 10
+    assert 0.010 <= run.cpu_per_request_s <= 0.2  # about 20 ms of work each, on a busy machine maybe more
+    assert run.others_cores is not None and run.others_cores >= 0.0
+    unasked = external.hey(demo.url + "/hello", requests=5, concurrency=1)
+    assert unasked.server_cpu_s is None and unasked.others_cores is None

@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from asgilab.load import check_loopback
+from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
 
 __all__ = ["TOOLS", "ToolMissing", "WrkRun", "available", "hey", "require", "wrk"]
@@ -269,6 +271,7 @@ def hey(
     deadline: float = 60.0,
     label: str | None = None,
     allow_remote: bool = False,
+    cpu_of: Iterable[Any] = (),
 ) -> Run:
     """Run ``hey -n requests -c concurrency`` against ``url``; return a `Run` with one `Record` each.
 
@@ -279,6 +282,7 @@ def hey(
     connection, to whichever worker accepts it first. ``timeout`` is per request (whole seconds, at least 1);
     ``deadline`` bounds the whole run (the process is killed after it, plus a grace period).
     hey's CSV lists successful answers only; requests missing from it are recorded as errors.
+    ``cpu_of`` records the servers' CPU time over the run, as in `asgilab.load` (for `asgilab.speedup`).
     """
     _check_common(url, allow_remote, concurrency, timeout)
     if not 1 <= requests <= MAX_REQUESTS:
@@ -295,8 +299,11 @@ def hey(
         args += ["-q", f"{rate / concurrency:.6g}"]
     if not keepalive:
         args.append("-disable-keepalive")
-    result = _run_tool([*args, url], deadline)
-    return parse_hey_csv(result.stdout, url=url, requests=requests, concurrency=concurrency, label=label)
+    with server_cpu(cpu_of) as cpu:
+        result = _run_tool([*args, url], deadline)
+    run = parse_hey_csv(result.stdout, url=url, requests=requests, concurrency=concurrency, label=label)
+    cpu.record(run)
+    return run
 
 
 def parse_hey_csv(output: str, *, url: str, requests: int, concurrency: int, label: str | None = None) -> Run:

@@ -21,11 +21,11 @@ import math
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from asgilab.machine import cpu_watch
+from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
 
 __all__ = ["ENGINES", "load", "load_sync", "bursts", "check_loopback"]
@@ -149,9 +149,7 @@ async def load(
                 await _timed(send, url, timeout, 0.0)
         probe_task = None
         done = asyncio.Event()
-        servers = list(cpu_of)
-        cpu_before = sum(server.cpu_seconds() for server in servers)
-        with cpu_watch() if servers else nullcontext() as watch:  # how busy other programs kept the machine
+        with server_cpu(cpu_of) as cpu:
             t0 = time.perf_counter()
             if probe is not None:
                 run.probe_path = probe
@@ -172,9 +170,7 @@ async def load(
             done.set()
             if probe_task is not None:
                 await probe_task
-        if servers:
-            run.server_cpu_s = sum(server.cpu_seconds() for server in servers) - cpu_before
-            run.others_cores = watch.others_cores
+        cpu.record(run)
     run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
     finished = [r.end for r in run.records if r.error != "deadline"]
     run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)

@@ -20,17 +20,17 @@ import math
 import os
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 if TYPE_CHECKING:
     from asgilab.results import Run
 
-__all__ = ["CpuWatch", "Speedup", "cpu_watch", "speedup"]
+__all__ = ["CpuWatch", "ServerCpu", "Speedup", "cpu_watch", "server_cpu", "speedup"]
 
 FREE_CORE_OTHERS = 0.5  # other programs kept fewer cores than this busy: a second core was free
 SAME_SPEED_CPU_RATIO = 1.25  # a request's CPU time within this factor in both runs: same core speed
@@ -71,6 +71,37 @@ def cpu_watch() -> Iterator[CpuWatch]:
         watch.elapsed_s = time.perf_counter() - start
         watch.machine_s = _machine_seconds() - machine0
         watch.ours_s = _our_seconds() - ours0
+
+
+@dataclass
+class ServerCpu:
+    """What a `server_cpu()` block measured: the servers' CPU seconds, and other programs' cores."""
+
+    seconds: float | None = None  # None: no server was given, nothing was measured
+    others_cores: float | None = None
+
+    def record(self, run: Run) -> None:
+        """Give ``run`` these figures as ``run.server_cpu_s`` and ``run.others_cores`` (see `speedup`)."""
+        if self.seconds is not None:
+            run.server_cpu_s, run.others_cores = self.seconds, self.others_cores
+
+
+@contextmanager
+def server_cpu(servers: Iterable[Any]) -> Iterator[ServerCpu]:
+    """Measure the CPU time of ``servers`` (`asgilab.Server`, all their processes) during the block,
+    and how many cores other programs kept busy meanwhile. With no server, it measures nothing
+    (and costs nothing): this is how ``load(..., cpu_of=...)`` and ``external.hey(..., cpu_of=...)``
+    record a run's figures."""
+    servers = list(servers)
+    reading = ServerCpu()
+    if not servers:
+        yield reading
+        return
+    before = sum(server.cpu_seconds() for server in servers)
+    with cpu_watch() as watch:
+        yield reading
+    reading.seconds = sum(server.cpu_seconds() for server in servers) - before
+    reading.others_cores = watch.others_cores
 
 
 def _machine_seconds() -> float:
