@@ -18,7 +18,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_start_here.ipynb
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	ASGILAB_STRICT=1 $(BIN)/python -m pytest
 
 labs: $(STAMP)
 	$(BIN)/python scripts/make_labs.py

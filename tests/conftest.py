@@ -28,6 +28,8 @@ HEADLINE_KEYS = (
 # start), so the leftover checks see our own servers only, not those of another run on the machine.
 SESSION_MARK = "ASGILAB_TEST_SESSION"
 os.environ[SESSION_MARK] = uuid.uuid4().hex
+# A lesson's claim that fails raises here (and in the kernels the tests start), with its figures.
+os.environ["ASGILAB_STRICT"] = "1"
 
 
 def server_processes() -> list[psutil.Process]:

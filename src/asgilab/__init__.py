@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from asgilab.claims import ClaimFailed, expect
 from asgilab.env import versions
 from asgilab.load import ENGINES, bursts, load, load_sync
 from asgilab.machine import CpuWatch, Speedup, cpu_watch, speedup
@@ -26,8 +27,10 @@ __all__ = [
     "ENGINES",
     "Record",
     "bursts",
+    "ClaimFailed",
     "CpuWatch",
     "cpu_watch",
+    "expect",
     "Run",
     "Server",
     "ServerError",

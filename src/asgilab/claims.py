@@ -1,0 +1,102 @@
+"""How a lesson states what it measured: ``expect(condition, claim, measured=...)``.
+
+    expect(slow.wall_s >= 5 * fast.wall_s, "blocking is at least 5x slower", measured=[fast, slow])
+
+A claim that holds prints one line: ``✓ claim — measured``. A claim that does not hold is shown to a
+learner as a marked box (what was expected, what was measured, the likely causes, what to do) and the
+notebook goes on; under the test runner (``ASGILAB_STRICT=1``, set by ``make test``, ``.ci/run`` and
+the tests) it raises `ClaimFailed` with the same text, so CI fails with the figures.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from typing import Any
+
+__all__ = ["ClaimFailed", "STRICT_ENV", "expect", "strict"]
+
+STRICT_ENV = "ASGILAB_STRICT"
+LIKELY_CAUSES = (
+    "other programs kept this machine's cores busy during the measurement (a browser tab, a build,"
+    " another notebook), or it has fewer cores than the lesson assumes (2)"
+)
+WHAT_TO_DO = (
+    "re-run this cell once; if the claim fails again, close other programs and run"
+    " `python -m asgilab doctor`. The notebook goes on either way: the figures above are this run's."
+)
+
+
+class ClaimFailed(AssertionError):
+    """A lesson's claim did not hold while running strict (CI). The message carries the figures."""
+
+
+def strict() -> bool:
+    """True under the test runner: a failed claim raises instead of explaining itself."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def expect(condition: object, claim: str, *, measured: Any = None, hint: str | None = None) -> bool:
+    """State ``claim``; return whether it held.
+
+    - ``measured``: what the claim rests on (a figure, a `Run`, a list of runs), shown either way.
+    - ``hint``: the likely cause when it fails, if the lesson knows a better one than a busy machine.
+    """
+    figures = "" if measured is None else _shown(measured)
+    if condition:
+        print(f"✓ {claim}" + (f" — {figures}" if figures else ""))
+        return True
+    box = _Failed(claim, figures, hint or LIKELY_CAUSES)
+    if strict():
+        raise ClaimFailed(str(box))
+    _display(box)
+    return False
+
+
+def _shown(measured: Any) -> str:
+    if isinstance(measured, list | tuple) and len(measured) > 1:
+        return "; ".join(str(item) for item in measured)
+    if isinstance(measured, list | tuple) and measured:
+        return str(measured[0])
+    return str(measured)
+
+
+class _Failed:
+    def __init__(self, claim: str, figures: str, causes: str) -> None:
+        self.claim, self.figures, self.causes = claim, figures, causes
+
+    def _rows(self) -> list[tuple[str, str]]:
+        rows = [("expected", self.claim)]
+        if self.figures:
+            rows.append(("measured", self.figures))
+        return [*rows, ("likely cause", self.causes), ("what to do", WHAT_TO_DO)]
+
+    def __str__(self) -> str:
+        lines = ["✗ NOT AS EXPECTED"] + [f"  {name}: {text}" for name, text in self._rows()]
+        return "\n".join(lines)
+
+    __repr__ = __str__  # a text front end (a terminal IPython) shows this
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em;vertical-align:top'>{name}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for name, text in self._rows()
+        )
+        return (
+            "<div class='asgilab-claim-failed' style='border:2px solid #d9822b;background:#fff6ec;"
+            "padding:0.5em 1em;margin:0.3em 0'><b>✗ Not as expected</b>"
+            f"<table style='margin:0'>{rows}</table></div>"
+        )
+
+
+def _display(box: _Failed) -> None:
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(box)
+            return
+    print(box, file=sys.stderr)
