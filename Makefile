@@ -3,19 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SETTINGS := $(VENV)/share/jupyter/lab/settings
+# Jupyter refuses to start as root unless told; many containers and course VMs run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test install labs benchmark doctor clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/asgilab/jupyter-settings/overrides.json
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: '$(PYTHON)' was not found. Install Python 3.11 or newer, then run make again (or PYTHON=/path/to/python3.11 make ...)."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: the course needs Python 3.11 or newer, and '$(PYTHON)' is $$($(PYTHON) --version 2>&1). Install a newer Python (python.org, Homebrew, or your package manager), then run make again with PYTHON=/path/to/python3.11 if it is not the default."; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "make: '$(PYTHON)' cannot create a virtual environment: install its venv module (Debian/Ubuntu: sudo apt-get install python3-venv), then run make again."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# An editable install skips the package's data files: put the course's JupyterLab settings in place.
+	mkdir -p $(SETTINGS) && cp src/asgilab/jupyter-settings/overrides.json $(SETTINGS)/overrides.json
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
 
 test: $(STAMP)
 	ASGILAB_STRICT=1 $(BIN)/python -m pytest
@@ -30,4 +38,4 @@ doctor: $(STAMP)
 	$(BIN)/python -m asgilab doctor
 
 clean:
-	rm -rf $(VENV) .pytest_cache notebooks/*_app.py labs/*_app.py solutions/*_app.py
+	rm -rf $(VENV) .pytest_cache notebooks/apps/*.py labs/*_app.py solutions/*_app.py

@@ -61,3 +61,16 @@ def test_delay_is_bounded():
         assert httpx.get(up.url + "/delay?ms=10000000").status_code == 422
     with pytest.raises(ValueError):
         upstream.serve_upstream(connect_delay_ms=-1)
+
+
+@pytest.mark.parametrize("engine", ["aiohttp", "httpx2"])
+def test_load_without_keepalive_opens_a_connection_per_request(engine: str):
+    with upstream.serve_upstream() as up:
+        reset(up.url)
+        kept = load_sync(up.url + "/delay?ms=1", 30, 3, engine=engine)
+        with_keepalive = httpx.get(up.url + "/stats").json()["connections_opened"] - 1  # less the /stats request
+        reset(up.url)
+        fresh = load_sync(up.url + "/delay?ms=1", 30, 3, engine=engine, keepalive=False)
+        without = httpx.get(up.url + "/stats").json()["connections_opened"] - 1
+    assert kept.ok == fresh.ok == 30, [kept, fresh]
+    assert with_keepalive <= 3 and without == 30, (with_keepalive, without)

@@ -37,10 +37,12 @@ Send = Callable[[str], Awaitable[int]]  # url -> status code
 
 
 @asynccontextmanager
-async def _aiohttp(connections: int, ssl: Any) -> AsyncIterator[Send]:
+async def _aiohttp(connections: int, ssl: Any, keepalive: bool = True) -> AsyncIterator[Send]:
     import aiohttp
 
-    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections, ssl=ssl)
+    connector = aiohttp.TCPConnector(
+        limit=connections, limit_per_host=connections, ssl=ssl, force_close=not keepalive
+    )
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
 
         async def send(url: str) -> int:
@@ -51,11 +53,14 @@ async def _aiohttp(connections: int, ssl: Any) -> AsyncIterator[Send]:
         yield send
 
 
-def _httpx_engine(module_name: str) -> Callable[[int, Any], AbstractAsyncContextManager[Send]]:
+Engine = Callable[[int, Any, bool], AbstractAsyncContextManager[Send]]  # (connections, ssl, keepalive)
+
+
+def _httpx_engine(module_name: str) -> Engine:
     @asynccontextmanager
-    async def engine(connections: int, ssl: Any) -> AsyncIterator[Send]:
+    async def engine(connections: int, ssl: Any, keepalive: bool = True) -> AsyncIterator[Send]:
         httpx = __import__(module_name)
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections if keepalive else 0)
         verify = True if ssl is None else ssl
         # Timeouts are enforced by the load loop for every engine alike, not by the client.
         async with httpx.AsyncClient(limits=limits, timeout=None, verify=verify, trust_env=False) as client:
@@ -69,7 +74,7 @@ def _httpx_engine(module_name: str) -> Callable[[int, Any], AbstractAsyncContext
     return engine
 
 
-ENGINES: dict[str, Callable[[int, Any], AbstractAsyncContextManager[Send]]] = {
+ENGINES: dict[str, Engine] = {
     "aiohttp": _aiohttp,
     "httpx2": _httpx_engine("httpx2"),
     "httpx": _httpx_engine("httpx"),
@@ -107,6 +112,7 @@ async def load(
     probe_interval: float = PROBE_INTERVAL_S,
     warmup: int = 0,
     engine: str = "aiohttp",
+    keepalive: bool = True,
     label: str | None = None,
     ssl: Any = None,
     allow_remote: bool = False,
@@ -122,6 +128,8 @@ async def load(
       lasts; its latencies land in ``run.probe_records``. A blocked event loop shows here.
     - ``warmup``: requests sent (and not recorded) before the run, to open connections and warm caches.
     - ``engine``: ``"aiohttp"`` (default), ``"httpx2"`` or ``"httpx"``.
+    - ``keepalive=False``: a new connection for every request (as ``hey -disable-keepalive``), so each
+      request is accepted anew: with several workers, whichever worker is free accepts it.
     - ``ssl``: an ``ssl.SSLContext`` for HTTPS to a server with a private CA (see `asgilab.upstream`).
     - ``cpu_of``: servers (`asgilab.Server`) whose CPU time, all their processes together, is recorded
       over the run (warm-up excluded) as ``run.server_cpu_s``; ``run.cores_used`` and
@@ -142,7 +150,7 @@ async def load(
 
     run = Run(url=url, requests=requests, concurrency=concurrency, engine=engine, rate=rate, label=label)
     connections = min(concurrency, requests)
-    async with ENGINES[engine](connections, ssl) as send:
+    async with ENGINES[engine](connections, ssl, keepalive) as send:
         if warmup:
             await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _ in range(min(warmup, connections))))
             for _ in range(warmup - min(warmup, connections)):
@@ -262,7 +270,7 @@ async def _probe(
     records: list[Record],
 ) -> None:
     # Its own client and connection: the canary must not queue behind the load's connection pool.
-    async with ENGINES[engine](1, ssl) as send:
+    async with ENGINES[engine](1, ssl, True) as send:
         while not done.is_set():
             records.append(await _timed(send, url, timeout, t0))
             try:
