@@ -11,10 +11,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import NOTEBOOKS, SOLUTIONS, wait_for_no_servers
+from conftest import NOTEBOOKS, ROOT, SOLUTIONS, wait_for_no_servers
 
 CELL_TIMEOUT_S = 240
 COURSE = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
+# Executed copies, kept for `make site` (it renders them instead of executing the course again).
+EXECUTED = ROOT / "build" / "executed"
 # Lessons that cross-check with wrk and hey when they are installed, and must run without them.
 OPTIONAL_TOOLS = ("wrk", "hey")
 CROSS_CHECKING = ("07_measuring_honestly.ipynb", "08_scaling_out.ipynb")
@@ -38,8 +40,9 @@ def path_without(tools: tuple[str, ...], shadow: Path) -> str:
 
 
 def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> float:
-    """Run every cell ``times`` times in one kernel. With ``hidden_path``, the first run sees that PATH
-    and the later ones the real one (a learner who installs a tool and runs the notebook again)."""
+    """Run every cell ``times`` times in one kernel and keep the executed copy under ``build/executed``.
+    With ``hidden_path``, the first run sees that PATH and the later ones the real one (a learner who
+    installs a tool and runs the notebook again)."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -57,7 +60,11 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> floa
                 client.execute_cell(restore, 0)
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    executed = EXECUTED / path.parent.name / path.name
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, executed)
+    return seconds
 
 
 @pytest.mark.notebook
