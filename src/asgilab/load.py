@@ -40,9 +40,7 @@ Send = Callable[[str], Awaitable[int]]  # url -> status code
 async def _aiohttp(connections: int, ssl: Any, keepalive: bool = True) -> AsyncIterator[Send]:
     import aiohttp
 
-    connector = aiohttp.TCPConnector(
-        limit=connections, limit_per_host=connections, ssl=ssl, force_close=not keepalive
-    )
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections, ssl=ssl, force_close=not keepalive)
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
 
         async def send(url: str) -> int:
