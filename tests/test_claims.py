@@ -9,7 +9,7 @@ from asgilab.claims import LIKELY_CAUSES, STRICT_ENV
 
 
 def test_a_claim_that_holds_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert expect(2.5 >= 2, "blocking is at least twice as slow", measured="2.5x") is True
+    assert expect(2.5 >= 2, "blocking is at least twice as slow", measured="2.5x")
     assert capsys.readouterr().out == "✓ blocking is at least twice as slow — 2.5x\n"
 
 
@@ -26,7 +26,7 @@ def test_a_learner_sees_what_to_do_and_goes_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
     monkeypatch.setenv(STRICT_ENV, value)
-    assert expect(False, "two workers keep two cores busy", measured=[1.02, 0.98]) is False
+    assert not expect(False, "two workers keep two cores busy", measured=[1.02, 0.98])
     shown = capsys.readouterr().err
     for wanted in ("NOT AS EXPECTED", "two workers keep two cores busy", "1.02; 0.98", LIKELY_CAUSES, "re-run"):
         assert wanted in shown, shown
@@ -37,3 +37,9 @@ def test_the_box_renders_as_html_in_a_notebook(monkeypatch: pytest.MonkeyPatch) 
 
     html = _Failed("a < b", "3 ms", "busy")._repr_html_()
     assert "a &lt; b" in html and "3 ms" in html and "asgilab-claim-failed" in html
+
+
+def test_the_result_is_a_truth_value_that_a_cell_does_not_display() -> None:
+    held = expect(True, "a claim")
+    assert bool(held) and repr(held) == "True"
+    assert held._ipython_display_() is None  # IPython calls this instead of printing `True` under the cell

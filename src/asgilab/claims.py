@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["ClaimFailed", "STRICT_ENV", "expect", "strict"]
+__all__ = ["ClaimFailed", "Held", "STRICT_ENV", "expect", "strict"]
 
 STRICT_ENV = "ASGILAB_STRICT"
 LIKELY_CAUSES = (
@@ -37,8 +37,25 @@ def strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def expect(condition: object, claim: str, *, measured: Any = None, hint: str | None = None) -> bool:
-    """State ``claim``; return whether it held.
+class Held:
+    """Whether a claim held: true or false like a bool, and silent as a cell's last value (the line
+    or box `expect` printed already said it)."""
+
+    def __init__(self, held: bool) -> None:
+        self.held = held
+
+    def __bool__(self) -> bool:
+        return self.held
+
+    def __repr__(self) -> str:
+        return repr(self.held)
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def expect(condition: object, claim: str, *, measured: Any = None, hint: str | None = None) -> Held:
+    """State ``claim``; return whether it held (`Held`, usable as a bool).
 
     - ``measured``: what the claim rests on (a figure, a `Run`, a list of runs), shown either way.
     - ``hint``: the likely cause when it fails, if the lesson knows a better one than a busy machine.
@@ -46,12 +63,12 @@ def expect(condition: object, claim: str, *, measured: Any = None, hint: str | N
     figures = "" if measured is None else _shown(measured)
     if condition:
         print(f"✓ {claim}" + (f" — {figures}" if figures else ""))
-        return True
+        return Held(True)
     box = _Failed(claim, figures, hint or LIKELY_CAUSES)
     if strict():
         raise ClaimFailed(str(box))
     _display(box)
-    return False
+    return Held(False)
 
 
 def _shown(measured: Any) -> str:
