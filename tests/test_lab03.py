@@ -50,12 +50,18 @@ def test_limiter_at_import_time_is_explained(tmp_path):
         tmp_path,
         "[FAIL] the app 'lab03_sdk_app:app' starts",
         "NoEventLoopError",
-        "Move that line into the lifespan",
+        "Look at your module's top-level lines",
     )
 
 
-def test_hints():
-    assert "lifespan" in check.hint(1) and "total_tokens" in check.hint(1)
-    assert "ProcessPoolExecutor" in check.hint(2)
+def test_hints_climb_from_where_to_look_to_the_code():
+    assert "lifespan" in check.hint(1) and "total_tokens" not in check.hint(1)
+    assert "current_default_thread_limiter" in check.hint(1, level=2) and "uvicorn 0.50" in check.hint(1, level=2)
+    assert "total_tokens = 100" in check.hint(1, level=3)
+    assert "ProcessPoolExecutor" not in check.hint(2) and "ProcessPoolExecutor" in check.hint(2, level=2)
+    assert 'get_context("spawn")' in check.hint(2, level=2)
+    assert "run_in_executor(app.state.pool, burn_cpu, ms)" in check.hint(2, level=3)
     with pytest.raises(ValueError):
         check.hint(3)
+    with pytest.raises(ValueError):
+        check.hint(1, level=4)

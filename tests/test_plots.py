@@ -39,3 +39,18 @@ def test_cdf_compare_scaling_probe():
     fig = plots.scaling({"def": runs}, ideal={2: 0.1, 3: 0.1})
     assert len(fig.axes[0].lines) == 2
     assert len(plots.probe(runs[0]).axes[0].lines) == 1
+
+
+def test_latency_figures_say_they_leave_failures_out():
+    runs = [staircase(label="a"), staircase(c=3, label="b")]  # each: 6 ok, 1 timeout
+    ax = plots.cdf(runs).axes[0]
+    assert "successful" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "a (1 of 7 failed, left out)",
+        "b (1 of 7 failed, left out)",
+    ]
+    ax = plots.compare(runs, "p99_s").axes[0]
+    assert "successful" in ax.get_ylabel() and "1 of 7 failed" in ax.get_xticklabels()[0].get_text()
+    ax = plots.compare(runs, "wall_s").axes[0]
+    assert ax.get_xticklabels()[0].get_text() == "a"  # wall time counts every request: nothing left out
+    assert "2 failed" in plots.scaling({"def": runs}, "p99_s").axes[0].get_legend().get_texts()[0].get_text()

@@ -41,6 +41,19 @@ def test_figures_of_a_run():
     assert run.p50_s == pytest.approx(0.15) and run.max_s == pytest.approx(0.2)
     # 0.6 s of successful latency + 1.0 s of failed requests over 0.4 s of wall time
     assert run.effective_concurrency == pytest.approx(4.0)
+    assert run.max_in_flight == 6  # all six were sent at 0 and none had answered before 0.1 s
+
+
+def test_max_in_flight_counts_from_the_schedule_and_skips_the_deadline():
+    records = [
+        Record(start=0.0, end=0.1, status=200),
+        Record(start=0.1, end=0.2, status=200),  # starts as the first ends: never two at once
+        Record(start=0.3, end=0.4, status=200, scheduled=0.15),  # due at 0.15, waiting from then
+        Record(start=0.5, end=0.5, error="deadline"),
+    ]
+    run = Run(url="u", requests=4, concurrency=1, engine="aiohttp", records=records, wall_s=0.5)
+    assert run.max_in_flight == 2
+    assert Run(url="u", requests=0, concurrency=1, engine="aiohttp").max_in_flight == 0
 
 
 def test_open_loop_latency_counts_from_the_schedule():
@@ -54,13 +67,18 @@ def test_to_dict_is_json_and_summary_reads_well():
     data = json.loads(json.dumps(run.to_dict()))
     for key in HEADLINE_KEYS:
         assert key in data
-    assert "2/2 ok" in run.summary() and "effective concurrency" in run.summary()
+    assert "2/2 ok" in run.summary() and "of the ok: p50" in run.summary()
+    assert "failed 1 {'timeout': 1}" in make_run([0.1], wall=0.1, errors=["timeout"]).summary()
     assert make_run([], wall=0.0).to_dict()["p50_s"] is None
 
 
 def test_table_has_text_and_html():
     runs = [make_run([0.1], 0.1), make_run([0.2], 0.2, errors=["timeout"])]
-    assert "timeout: 1" in repr(table(runs))
+    text = repr(table(runs))
+    assert "1 (timeout: 1)" in text
+    # the percentiles say they are of the successful requests, beside what they left out
+    assert all(f"{name} (ok)" in text for name in ("p50", "p99", "max")) and "failed" in text
+    assert "eff. conc." not in text
     assert table(runs)._repr_html_().count("<tr>") == 3
     assert "<table>" in runs[0]._repr_html_()
 

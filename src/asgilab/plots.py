@@ -1,7 +1,9 @@
 """Matplotlib figures of load runs: one plot, one point.
 
 Each function returns the matplotlib ``Figure`` (Jupyter displays it) and accepts ``ax=`` to draw
-into an existing axes instead.
+into an existing axes instead. Latency percentiles and throughput are of the successful requests
+(see `Run`): the figures that show them say so in their axis label and name, in their legend or
+ticks, how many requests failed and were left out.
 """
 
 from __future__ import annotations
@@ -49,16 +51,17 @@ def timeline(run: Run, ax: Axes | None = None, title: str | None = None) -> Figu
 
 
 def cdf(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency distribution") -> Figure:
-    """Latency CDF of each run: the fraction of requests that answered within x seconds."""
+    """Latency CDF of each run's successful requests: the fraction of them that answered within x
+    seconds. A run with failed requests says in its legend entry how many were left out."""
     fig, ax = _axes(ax)
     for run in [runs] if isinstance(runs, Run) else runs:
         lat = sorted(run.latencies)
         if not lat:
             continue
         ys = [(i + 1) / len(lat) for i in range(len(lat))]
-        ax.step(lat, ys, where="post", label=run.name)
-    ax.set_xlabel("latency (s)")
-    ax.set_ylabel("fraction of requests")
+        ax.step(lat, ys, where="post", label=_with_failed(run, run.name))
+    ax.set_xlabel("latency of successful requests (s)")
+    ax.set_ylabel("fraction of successful requests")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
@@ -76,7 +79,7 @@ def compare(
     """Side-by-side bars of one figure (``wall_s``, ``throughput_rps``, ``p99_s``, ``probe_max_s``...)."""
     fig, ax = _axes(ax)
     values = [getattr(run, metric) for run in runs]
-    names = [run.name for run in runs]
+    names = [_with_failed(run, run.name, "\n") if metric in _OF_OK else run.name for run in runs]
     bars = ax.bar(range(len(runs)), [0 if math.isnan(v) else v for v in values], color="tab:blue")
     ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize="small")
     ax.set_xticks(
@@ -104,6 +107,9 @@ def scaling(
     fig, ax = _axes(ax)
     for name, runs in series.items():
         xs = [run.concurrency for run in runs]
+        failed = sum(getattr(run, "errors", 0) for run in runs)
+        if metric in _OF_OK and failed:
+            name = f"{name} ({failed} failed, left out)"
         ax.plot(xs, [getattr(run, metric) for run in runs], marker="o", label=name)
     if ideal:
         xs = sorted(ideal)
@@ -136,15 +142,23 @@ def probe(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Canar
 
 _LABELS = {
     "wall_s": "wall time (s)",
-    "throughput_rps": "throughput (requests/s)",
-    "p50_s": "median latency (s)",
-    "p90_s": "p90 latency (s)",
-    "p99_s": "p99 latency (s)",
-    "max_s": "max latency (s)",
-    "mean_s": "mean latency (s)",
+    "throughput_rps": "throughput, successful requests/s",
+    "p50_s": "median latency, successful requests (s)",
+    "p90_s": "p90 latency, successful requests (s)",
+    "p99_s": "p99 latency, successful requests (s)",
+    "max_s": "max latency, successful requests (s)",
+    "mean_s": "mean latency, successful requests (s)",
     "effective_concurrency": "effective concurrency",
     "probe_max_s": "worst probe latency (s)",
 }
+_OF_OK = {"throughput_rps", "p50_s", "p90_s", "p99_s", "max_s", "mean_s"}  # figures of successful requests
+
+
+def _with_failed(run: object, name: str, sep: str = " ") -> str:
+    """``name``, and how many of the run's requests failed (left out of its latency figures)."""
+    failed = getattr(run, "errors", 0)
+    total = len(getattr(run, "records", ()))
+    return f"{name}{sep}({failed} of {total} failed, left out)" if failed else name
 
 
 def _fmt(value: float) -> str:

@@ -56,7 +56,14 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 @dataclass
 class Run:
-    """The outcome of one load run: its parameters, one `Record` per request, and probe records."""
+    """The outcome of one load run: its parameters, one `Record` per request, and probe records.
+
+    The latency figures (``latencies``, ``p50_s``, ``p90_s``, ``p99_s``, ``max_s``, ``mean_s``) and
+    ``throughput_rps`` are of the *successful* requests only: a request that failed (a timeout, a 503,
+    a refused connection) has no latency to rank. ``errors`` and ``error_kinds`` say how many were
+    left out, and `table` shows them beside the percentiles ("p99 (ok)" next to "failed"): a run that
+    refuses most of its requests can show a fine p99, so always read the two together.
+    """
 
     url: str
     requests: int
@@ -134,9 +141,27 @@ class Run:
         """Sum of all request latencies divided by wall time: how many requests were in flight, as
         the client saw them, on average. Queueing counts as in flight, so a server that serves one
         request at a time still scores about half the concurrency when all requests arrive at once;
-        to see what the server overlapped, use `served_at_once`."""
+        to see what the server overlapped, use `served_at_once`. (Kept for the CLI's JSON; the
+        table no longer shows it.)"""
         total = sum(r.latency for r in self.records)
         return total / self.wall_s if self.wall_s > 0 else math.nan
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests outstanding at once, as the client saw them: due (open loop) or sent,
+        and not yet answered or failed. Requests waiting in any queue count, so in an open loop past
+        capacity this is the queue at its longest; in a closed loop it is at most ``concurrency``.
+        Requests cut off or never sent by the run's deadline are left out."""
+        events: list[tuple[float, int]] = []
+        for r in self.records:
+            if r.error == "deadline":
+                continue
+            events += [(r.start if r.scheduled is None else min(r.scheduled, r.start), 1), (r.end, -1)]
+        most = now = 0
+        for _, step in sorted(events):  # at equal times an answer (-1) sorts before a new request
+            now += step
+            most = max(most, now)
+        return most
 
     def served_at_once(self, service_s: float) -> float:
         """How many requests the server worked on at once, on average, when each takes
@@ -218,12 +243,12 @@ class Run:
         """One line a learner can read aloud."""
         text = (
             f"{self.name}: {self.ok}/{len(self.records)} ok in {self.wall_s:.3f} s"
-            f" ({self.throughput_rps:.0f} req/s) at concurrency {self.concurrency};"
-            f" p50 {_ms(self.p50_s)}, p99 {_ms(self.p99_s)}, max {_ms(self.max_s)};"
-            f" effective concurrency {self.effective_concurrency:.1f}"
+            f" ({self.throughput_rps:.0f} ok/s) at "
+            + (f"concurrency {self.concurrency}" if self.rate is None else f"rate {self.rate:g}/s")
+            + f"; of the ok: p50 {_ms(self.p50_s)}, p99 {_ms(self.p99_s)}, max {_ms(self.max_s)}"
         )
         if self.errors:
-            text += f"; errors {self.error_kinds}"
+            text += f"; failed {self.errors} {self.error_kinds}"
         if self.probe_path is not None:
             text += f"; {self.probe_path} worst {_ms(self.probe_max_s)}"
         return text
@@ -239,18 +264,24 @@ def _ms(seconds: float) -> str:
     return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
 
 
+def _failed(run: Run) -> str:
+    if not run.errors:
+        return "0"
+    return f"{run.errors} (" + ", ".join(f"{k}: {v}" for k, v in run.error_kinds.items()) + ")"
+
+
+# Throughput and percentiles are of the successful requests ("(ok)"); "failed" says what they leave out.
 _COLUMNS = [
     ("run", lambda r: r.name),
-    ("ok", lambda r: f"{r.ok}/{len(r.records)}"),
     ("concurrency", lambda r: r.concurrency if r.rate is None else f"rate {r.rate:g}/s"),
     ("wall (s)", lambda r: f"{r.wall_s:.3f}"),
-    ("req/s", lambda r: f"{r.throughput_rps:.0f}"),
-    ("p50", lambda r: _ms(r.p50_s)),
-    ("p99", lambda r: _ms(r.p99_s)),
-    ("max", lambda r: _ms(r.max_s)),
-    ("eff. conc.", lambda r: f"{r.effective_concurrency:.1f}"),
+    ("ok", lambda r: f"{r.ok}/{len(r.records)}"),
+    ("failed", _failed),
+    ("req/s (ok)", lambda r: f"{r.throughput_rps:.0f}"),
+    ("p50 (ok)", lambda r: _ms(r.p50_s)),
+    ("p99 (ok)", lambda r: _ms(r.p99_s)),
+    ("max (ok)", lambda r: _ms(r.max_s)),
     ("probe worst", lambda r: _ms(r.probe_max_s) if r.probe_path else ""),
-    ("errors", lambda r: ", ".join(f"{k}: {v}" for k, v in r.error_kinds.items())),
 ]
 
 
@@ -275,5 +306,7 @@ class Table:
 
 
 def table(runs: Iterable[Run]) -> Table:
-    """A comparison table of runs (the last expression of a cell displays it)."""
+    """A comparison table of runs (the last expression of a cell displays it). Throughput and
+    latency percentiles are of the successful requests, marked "(ok)"; "failed" counts the others,
+    by kind."""
     return Table(runs)

@@ -3,7 +3,7 @@
 from asgilab.checks import lab03 as check
 check.step1("lab03_sdk_app:app")   # a blocking SDK in `def`: 80 requests at once, no 40-token step
 check.step2("lab03_cpu_app:app")   # CPU work: /ping stays responsive AND throughput beats serial
-check.hint(1)
+check.hint(1)            # where to look; check.hint(1, level=2): which API; level=3: the code
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-from asgilab.checks import Criterion, Feedback, hints, not_started, verdict
+from asgilab.checks import Criterion, Feedback, Hint, hints, not_started, verdict
 from asgilab.load import load_sync
 from asgilab.machine import FREE_CORE_OTHERS
 from asgilab.results import Run
@@ -32,32 +32,56 @@ MIN_CORES_USED = 1.3  # CPU seconds per wall second of the server's processes: t
 MAX_PROBE_SHARE = 0.25  # /ping's mean wait, as a share of one report's time (inline: about one report)
 PROBE_FLOOR_S = 0.025  # ...but never asked below 25 ms, whatever a busy machine makes of one report
 
-_HINTS = {
+_HINTS = {  # for each step: 1 where to look, 2 which tool or API, 3 the code
     1: (
-        "Inside `lifespan`, before `yield`, raise the limiter of the running event loop:\n"
-        "    anyio.to_thread.current_default_thread_limiter().total_tokens = 100\n"
-        "Not at import time: the limiter belongs to an event loop, and whether one runs while your module\n"
-        "is imported depends on how the server starts (plain `uvicorn` imports it before its loop starts).\n"
-        "The lifespan always runs on the loop that serves the requests, once per worker process."
+        "Look at where your module changes the thread pool's limit, and on which event loop that code runs.\n"
+        "Three moments run your code: import time, the lifespan (before `yield`) and each request. Which one\n"
+        "runs on the event loop that serves the requests, once in every worker process?",
+        "AnyIO's default thread limiter, `anyio.to_thread.current_default_thread_limiter()`, is a\n"
+        "`CapacityLimiter` with a settable `total_tokens`; it belongs to the running event loop. Set it in the\n"
+        "lifespan, before `yield`. Not at import time: from uvicorn 0.50 on, a single-process `uvicorn`\n"
+        "imports your module in its main process before the loop starts (no loop, no limiter), while with\n"
+        "`--workers N` each worker imports it inside its own loop: import-time code works under one\n"
+        "launcher and fails under another.",
+        "    @asynccontextmanager\n"
+        "    async def lifespan(app: FastAPI):\n"
+        "        anyio.to_thread.current_default_thread_limiter().total_tokens = 100  # this loop's limiter\n"
+        "        yield\n"
+        "\n"
+        "    app = FastAPI(lifespan=lifespan)",
     ),
     2: (
-        "Threads cannot help: pure-Python work holds the GIL, so a `def` endpoint (or a thread pool) runs\n"
-        "the reports one at a time. Use processes, created once in the lifespan:\n"
-        "    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:\n"
-        "        app.state.pool = pool\n"
-        "        yield            # leaving the with block shuts the pool down when the server stops\n"
+        "Look at where `burn_cpu` runs. Inline in `async def` it runs on the event loop; in a `def` endpoint\n"
+        "or a thread pool it runs in this process, whose threads share one GIL. Which process could run it,\n"
+        "one per core, while the event loop only waits for the result?",
+        "`concurrent.futures.ProcessPoolExecutor`, created once in the lifespan around `yield` (leaving its\n"
+        "`with` block shuts it down when the server stops), kept on `app.state`, and awaited from the\n"
+        "endpoint with `asyncio.get_running_loop().run_in_executor(pool, burn_cpu, ms)`. Give it\n"
+        '`mp_context=multiprocessing.get_context("spawn")`: Linux\'s default start method, fork, copies a\n'
+        "server that already runs threads, which can deadlock a worker (Python 3.12+ warns about it).\n"
+        "The function you send is pickled by name: `burn_cpu` is; a lambda or a nested function is not.",
+        "    @asynccontextmanager\n"
+        "    async def lifespan(app: FastAPI):\n"
+        '        spawn = multiprocessing.get_context("spawn")\n'
+        "        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=spawn) as pool:\n"
+        "            app.state.pool = pool\n"
+        "            yield\n"
+        "\n"
         "and in the endpoint:\n"
         "    loop = asyncio.get_running_loop()\n"
-        "    loops = await loop.run_in_executor(app.state.pool, burn_cpu, ms)\n"
-        "The function you send must be importable at module level (it is pickled to the worker):\n"
-        "`burn_cpu` is; a lambda or a function defined inside the endpoint is not."
+        "    loops = await loop.run_in_executor(app.state.pool, burn_cpu, ms)",
     ),
 }
+LEVELS = {1: "where to look", 2: "which tool or API", 3: "the code"}
 
 
-def hint(step: int) -> str:
-    """A nudge for ``step`` (1 or 2)."""
-    return hints(_HINTS, step)
+def hint(step: int, level: int = 1) -> Hint:
+    """A hint for ``step`` (1 or 2): ``level`` 1 says where to look, 2 which tool or API, 3 the code."""
+    if level not in LEVELS:
+        raise ValueError(f"there is no hint level {level}; levels: {LEVELS}")
+    text = hints({number: ladder[level - 1] for number, ladder in _HINTS.items()}, step)
+    more = f"\n(next: check.hint({step}, level={level + 1}), {LEVELS[level + 1]})" if level < 3 else ""
+    return Hint(f"Hint {step}.{level}, {LEVELS[level]}:\n{text}{more}")
 
 
 def _cores() -> int:
@@ -71,8 +95,9 @@ def _server_failed(title: str, app: str, error: ServerError) -> Feedback:
     criterion = not_started(app, error)
     if "NoEventLoopError" in str(error) or "AsyncLibraryNotFoundError" in str(error):
         criterion.advice = (
-            "Something asked for the running event loop while the module was imported, when none runs "
-            "(the thread limiter belongs to an event loop). Move that line into the lifespan, before `yield`."
+            "Something asked for the running event loop while the module was imported, and none runs then "
+            "(the thread limiter belongs to an event loop). Look at your module's top-level lines, and at "
+            "which part of the app runs on the loop that serves the requests (check.hint(1))."
         )
     return verdict(Feedback(title, [criterion]))
 
@@ -84,13 +109,13 @@ def _errors(run: Run) -> str:
 def _step1_advice(at_once: float) -> str:
     if at_once <= DEFAULT_TOKENS * 1.15:
         return (
-            f"About {at_once:.0f} at once is the thread pool's limit: each `def` request needs one of the "
-            "AnyIO default limiter's 40 tokens, and the others wait a whole round for one. Raise "
-            "`anyio.to_thread.current_default_thread_limiter().total_tokens` to 100 inside the lifespan."
+            f"About {at_once:.0f} at once is the thread pool's limit: each `def` request holds one of the "
+            "AnyIO default limiter's 40 tokens, and the others wait a whole round for one. Look at where "
+            "your app sets the limiter, and on which event loop: the lifespan runs on the serving one."
         )
     return (
-        f"More than 40 but fewer than {MIN_AT_ONCE} at once: is the limit raised to fewer than "
-        f"{SDK_CONCURRENCY} tokens? Raise it to 100. If it is, the machine was busy: run the check again."
+        f"More than 40 but fewer than {MIN_AT_ONCE} at once: look at the number of tokens your lifespan "
+        f"sets (fewer than {SDK_CONCURRENCY}?). If it is 100 or more, the machine was busy: run the check again."
     )
 
 
@@ -208,9 +233,9 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
             "GET /ping stays responsive while 8 reports run",
             f"/ping answered in {mean_wait * 1000:.0f} ms on average (worst {worst * 1000:.0f} ms, "
             f"limit {limit * 1000:.0f} ms) while one report takes {one * 1000:.0f} ms",
-            "/ping waited behind the reports. CPU work inline in `async def` runs on the event loop and "
-            "freezes it; in a thread (`def`, run_in_threadpool) it still holds the GIL most of the time, so "
-            "the loop waits for its turn. Run the work in another process.",
+            "/ping waited behind the reports: look at where `burn_cpu` runs. Inline in `async def` it runs "
+            "on the event loop and freezes it; in a thread (`def`, run_in_threadpool) it still holds the "
+            "GIL most of the time, so the loop waits for its turn (check.hint(2)).",
         ),
     ]
     if cores >= 2:
@@ -222,9 +247,9 @@ def step2(app: str = "lab03_cpu_app:app", app_dir: str | Path | None = None) -> 
             )
         else:
             advice = (
-                "The reports ran one at a time on one core. Threads share one GIL, so a `def` endpoint (or a "
-                "thread pool) gains nothing on pure-Python work; a ProcessPoolExecutor created in the lifespan "
-                "runs one report per core (`await loop.run_in_executor(app.state.pool, burn_cpu, ms)`)."
+                "The reports ran one at a time, on about one core (the figure above). Look at which process "
+                "runs `burn_cpu`: threads of the server's process share one GIL, so a `def` endpoint (or a "
+                "thread pool) gains nothing on pure-Python work (check.hint(2))."
             )
         criteria.append(
             Criterion(

@@ -110,7 +110,8 @@ def _overload_criteria(run: Run) -> list[Criterion]:
         Criterion(
             p99_ok,
             f"the served requests' p99 stays under {P99_FACTOR}x the {SERVICE_S * 1000:.0f} ms query",
-            f"p99 {_ms(run.p99_s)} over {run.ok} served (latency counted from when each request was due)"
+            f"p99 {_ms(run.p99_s)} of the {run.ok} served, the {run.errors} failed left out"
+            " (latency counted from when each request was due)"
             if run.ok
             else "no request succeeded",
             little if run.ok else "Every request failed: let the ones a free slot can take through.",
