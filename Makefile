@@ -7,7 +7,7 @@ SETTINGS := $(VENV)/share/jupyter/lab/settings
 # Jupyter refuses to start as root unless told; many containers and course VMs run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install labs benchmark doctor clean
+.PHONY: lab test install labs site benchmark doctor clean
 
 $(STAMP): pyproject.toml src/asgilab/jupyter-settings/overrides.json
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: '$(PYTHON)' was not found. Install Python 3.11 or newer, then run make again (or PYTHON=/path/to/python3.11 make ...)."; exit 1; }
@@ -28,6 +28,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	ASGILAB_STRICT=1 $(BIN)/python -m pytest
 
+# A static HTML book of the course in build/site/, from the notebooks `make test` executed.
+site: $(STAMP)
+	$(BIN)/python scripts/build_site.py
+
 labs: $(STAMP)
 	$(BIN)/python scripts/make_labs.py
 
@@ -38,4 +42,4 @@ doctor: $(STAMP)
 	$(BIN)/python -m asgilab doctor
 
 clean:
-	rm -rf $(VENV) .pytest_cache notebooks/apps/*.py labs/*_app.py solutions/*_app.py
+	rm -rf $(VENV) build .pytest_cache notebooks/apps/*.py labs/*_app.py solutions/*_app.py
