@@ -231,8 +231,9 @@ _HINTS = {
     f"takes `request: Request`. Keep reading the upstream's address from {UPSTREAM_ENV}.",
     3: "/login calls hash_password(), PBKDF2 with 600 000 iterations: CPU work in C that takes a good "
     "fraction of a second and never awaits. hashlib releases the GIL while it hashes, so "
-    "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free. It will not "
-    "make logins faster than your cores allow; it keeps /ping (and every other endpoint) answering.",
+    "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free: /ping and every "
+    "other endpoint keep answering. Concurrent logins in worker threads then also hash side by side, up to "
+    "one per free core; pure-Python CPU work would only take turns holding the GIL.",
     4: "Run the ruff cell (or `python -m ruff check --select ASYNC lab02_app.py` in a terminal). Each line "
     "names a file, a line and a rule, e.g. ASYNC210 (blocking HTTP call in async def). ruff only sees calls "
     "written directly in an `async def`: it did not see the waits hidden in /orders' and /login's helpers.",
