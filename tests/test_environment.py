@@ -10,7 +10,11 @@ import yaml
 from conftest import ROOT
 
 # conda-forge names that differ from the PyPI requirement they stand for
-CONDA_NAMES = {"uvicorn[standard]": "uvicorn-standard"}
+CONDA_NAMES = {
+    "uvicorn[standard]": "uvicorn-standard",
+    "psycopg[binary]": "psycopg",
+    "sqlalchemy[asyncio]": "sqlalchemy",
+}
 
 
 def requirement(spec: str) -> tuple[str, str]:

