@@ -52,8 +52,8 @@ HOME_CSS = (
 class Page:
     """One page of the book: its source notebook and output file, both relative to the site's root."""
 
-    source: str  # "notebooks/08_scaling_out.ipynb"
-    target: str  # "notebooks/08_scaling_out.html"
+    source: str  # "notebooks/10_scaling_out.ipynb"
+    target: str  # "notebooks/10_scaling_out.html"
     title: str
     kind: str  # "lesson", "appendix" or "lab"
 

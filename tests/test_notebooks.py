@@ -19,7 +19,7 @@ COURSE = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
 EXECUTED = ROOT / "build" / "executed"
 # Lessons that cross-check with wrk and hey when they are installed, and must run without them.
 OPTIONAL_TOOLS = ("wrk", "hey")
-CROSS_CHECKING = ("07_measuring_honestly.ipynb", "08_scaling_out.ipynb")
+CROSS_CHECKING = ("09_measuring_honestly.ipynb", "10_scaling_out.ipynb")
 
 
 def path_without(tools: tuple[str, ...], shadow: Path) -> str:

@@ -22,7 +22,7 @@ LAB_FILES = sorted(LABS.glob("lab*.ipynb"))
 LINK = re.compile(r'\b(?:href|src)="([^"]*)"')
 ERROR_CLASS = re.compile(r'class="[^"]*\b(?:jp-OutputArea-error|output_error|asgilab-claim-failed)\b')
 TARGETS = {
-    "notebooks/08_scaling_out.ipynb": "notebooks/08_scaling_out.html",
+    "notebooks/10_scaling_out.ipynb": "notebooks/10_scaling_out.html",
     "labs/lab02_x.ipynb": "labs/lab02_x.html",
     "README.md": "index.html",
     "CONTRIBUTING.md": "index.html",
@@ -44,8 +44,8 @@ def hrefs(page_html: str) -> list[str]:
 @pytest.mark.parametrize(
     ("href", "expected"),
     [
-        ("08_scaling_out.ipynb", "08_scaling_out.html"),
-        ("08_scaling_out.ipynb#Workers", "08_scaling_out.html#Workers"),
+        ("10_scaling_out.ipynb", "10_scaling_out.html"),
+        ("10_scaling_out.ipynb#Workers", "10_scaling_out.html#Workers"),
         ("../labs/lab02_x.ipynb", "../labs/lab02_x.html"),
         ("../README.md", "../index.html"),
         ("../CONTRIBUTING.md#checks", "../index.html"),
@@ -65,7 +65,7 @@ def test_resolve_link(href: str, expected: str | None) -> None:
 
 def test_links_of_a_rendered_notebook_point_at_pages() -> None:
     source = (
-        "# Hand-made\n\nSee [lesson 08](08_scaling_out.ipynb), [lab 02](../labs/lab02_x.ipynb#step-1),"
+        "# Hand-made\n\nSee [lesson 10](10_scaling_out.ipynb), [lab 02](../labs/lab02_x.ipynb#step-1),"
         " [the README](../README.md), [a module](apps/l01_app.py) and [the web](https://example.com/?a=1&b=2)."
     )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(source)])
@@ -73,7 +73,7 @@ def test_links_of_a_rendered_notebook_point_at_pages() -> None:
     rendered = build_site.render_page(build_site.HTMLExporter(template_name="lab"), notebook, page, "<nav>N</nav>")
     rewritten = build_site.rewrite_links(rendered, page.source, page.target, TARGETS)
     links = hrefs(rewritten)
-    assert "08_scaling_out.html" in links and "../labs/lab02_x.html#step-1" in links
+    assert "10_scaling_out.html" in links and "../labs/lab02_x.html#step-1" in links
     assert "../index.html" in links and "https://example.com/?a=1&amp;b=2" in links
     assert not any(".ipynb" in link or link.endswith(".py") for link in links), links
     assert "a module</a>" in rewritten  # left as text

@@ -1,4 +1,4 @@
-"""A small CPU-heavy "model" for lesson 05 and lab 05: fixed random weights, no downloads.
+"""A small CPU-heavy "model" for lesson 07 and lab 07: fixed random weights, no downloads.
 
     from asgilab import model
     model.predict(7)                 # pure Python: tens of ms of one core, holding the GIL

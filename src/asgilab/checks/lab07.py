@@ -1,8 +1,8 @@
-"""Checks for lab 05, CPU-bound work: move the model off the event loop.
+"""Checks for lab 07, CPU-bound work: move the model off the event loop.
 
-    from asgilab.checks import lab05 as check
-    check.step1("lab05_app:app")   # /ping stays fast while 8 predictions run; all of them succeed
-    check.step2("lab05_app:app")   # optional: 1.25x the predictions/s of the model inline, on 1.5x the cores
+    from asgilab.checks import lab07 as check
+    check.step1("lab07_app:app")   # /ping stays fast while 8 predictions run; all of them succeed
+    check.step2("lab07_app:app")   # optional: 1.25x the predictions/s of the model inline, on 1.5x the cores
     check.hint(1)
 
 Each step serves the learner's module live with uvicorn, measures it, and returns `Feedback`
@@ -69,7 +69,7 @@ def hint(step: int) -> str:
 
 
 # -- the reference the learner's app is compared with -------------------------------------
-reference_app = FastAPI(title="lab 05 reference: the model inline")
+reference_app = FastAPI(title="lab 07 reference: the model inline")
 
 
 @reference_app.get("/ping")
@@ -144,7 +144,7 @@ def _all_ok(run: Run, error: str) -> Criterion:
 
 
 # -- step 1 -------------------------------------------------------------------------------
-def step1(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
+def step1(app: str = "lab07_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
     """While 8 predictions are in flight, /ping's worst wait stays under 3 model calls; all succeed."""
     title = f"Step 1: /ping stays fast while {CONCURRENCY} predictions run"
     call_s = model_call_s()
@@ -193,7 +193,7 @@ def step1(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
 
 
 # -- step 2 -------------------------------------------------------------------------------
-def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
+def step2(app: str = "lab07_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
     """Optional: 1.25x the predictions per second of the model inline, on 1.5x the cores (needs 2 cores)."""
     title = f"Step 2 (optional): at least {SPEEDUP_BOUND:g}x the throughput of the model inline"
     cores = os.cpu_count() or 1
@@ -220,14 +220,14 @@ def step2(app: str = "lab05_app:app", app_dir: str | os.PathLike[str] | None = N
     try:
         with serve(app, app_dir=app_dir) as server:
             try:
-                with serve("asgilab.checks.lab05:reference_app") as inline, cpu_watch() as watch:
+                with serve("asgilab.checks.lab07:reference_app") as inline, cpu_watch() as watch:
                     for round_ in range(2 * ROUNDS):
                         references.append(_measure(inline, "model inline"))
                         runs.append(_measure(server, "your app"))
                         if round_ + 1 >= ROUNDS and _speedup(references, runs)[0]:
                             break
             except ServerError as exc:
-                return verdict(Feedback(title, [not_started("asgilab.checks.lab05:reference_app", exc)]))
+                return verdict(Feedback(title, [not_started("asgilab.checks.lab07:reference_app", exc)]))
             children = _helpers(server)[0]
             error = app_error(server)
     except ServerError as exc:

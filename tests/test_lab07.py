@@ -1,4 +1,4 @@
-"""Lab 05's checks fail on the starter (and on a thread pool) and pass on the solution."""
+"""Lab 07's checks fail on the starter (and on a thread pool) and pass on the solution."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from asgilab.checks import lab05
+from asgilab.checks import lab07
 from asgilab.results import Record, Run
 from conftest import check_fails, check_passes, lab_app_dirs
 
-NOTEBOOK = "lab05_cpu_bound_and_inference.ipynb"
-APP = "lab05_app:app"
+NOTEBOOK = "lab07_cpu_bound_and_inference.ipynb"
+APP = "lab07_app:app"
 
 # The model off the event loop, but in threads: the loop still competes for the GIL.
 THREAD_POOL = """
@@ -35,12 +35,12 @@ async def predict(item: int = 0):
 """
 
 
-starter, solution = lab_app_dirs(NOTEBOOK, {"lab05_app.py"})
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab07_app.py"})
 
 
 def test_step1_fails_on_the_starter_and_says_why(starter: Path) -> None:
     check_fails(
-        lab05.step1,
+        lab07.step1,
         APP,
         starter,
         "[FAIL] /ping's worst wait",
@@ -50,32 +50,32 @@ def test_step1_fails_on_the_starter_and_says_why(starter: Path) -> None:
 
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:
-    check_passes(lab05.step1, APP, solution)
+    check_passes(lab07.step1, APP, solution)
 
 
 def test_step1_explains_a_thread_pool(tmp_path: Path) -> None:
-    (tmp_path / "lab05_app.py").write_text(THREAD_POOL)
-    check_fails(lab05.step1, APP, tmp_path, "GIL")
+    (tmp_path / "lab07_app.py").write_text(THREAD_POOL)
+    check_fails(lab07.step1, APP, tmp_path, "GIL")
 
 
 def test_step2_fails_on_the_starter(starter: Path) -> None:
-    check_fails(lab05.step2, APP, starter, "no worker process")
+    check_fails(lab07.step2, APP, starter, "no worker process")
 
 
 def test_step2_passes_on_the_solution(solution: Path) -> None:
-    check_passes(lab05.step2, APP, solution)
+    check_passes(lab07.step2, APP, solution)
 
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:
-    (tmp_path / "lab05_app.py").write_text("from fastapi import FastAPI\napp = FastAPI(\n")
-    check_fails(lab05.step1, APP, tmp_path, f"[FAIL] the app {APP!r} starts", "SyntaxError")
+    (tmp_path / "lab07_app.py").write_text("from fastapi import FastAPI\napp = FastAPI(\n")
+    check_fails(lab07.step1, APP, tmp_path, f"[FAIL] the app {APP!r} starts", "SyntaxError")
 
 
 def test_hints() -> None:
-    assert "ProcessPoolExecutor" in lab05.hint(1)
-    assert "max_workers" in lab05.hint(2)
+    assert "ProcessPoolExecutor" in lab07.hint(1)
+    assert "max_workers" in lab07.hint(2)
     with pytest.raises(ValueError):
-        lab05.hint(3)
+        lab07.hint(3)
 
 
 def _run(predictions: int, server_cpu_s: float) -> Run:
@@ -98,4 +98,4 @@ def _run(predictions: int, server_cpu_s: float) -> Run:
 )
 def test_step2_needs_the_cores_and_judges_slowed_cores_by_them(app, passed):
     reference = _run(33, 1.0)  # the model inline: one core, about 30 ms of CPU per prediction
-    assert lab05._speedup([reference], [_run(*app)])[0] is passed
+    assert lab07._speedup([reference], [_run(*app)])[0] is passed
