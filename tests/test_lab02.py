@@ -13,7 +13,9 @@ NOTEBOOK = "lab02_blocking_pitfalls.ipynb"
 APP = "lab02_app:app"
 STEPS = (1, 2, 3, 4)
 
-starter, solution = lab_app_dirs(NOTEBOOK, {"lab02_app.py"})
+starter, solution = lab_app_dirs(
+    NOTEBOOK, {"lab02_helpers.py", "lab02_app.py", "lab02_orders.py", "lab02_rates.py", "lab02_login.py"}
+)
 
 
 def _step(n: int):
@@ -35,7 +37,7 @@ STARTER_ADVICE = {
         "httpx.AsyncClient",
     ],
     3: ["[PASS] every /login request succeeds", "[FAIL] /ping stays fast while /login runs", "hash_password()"],
-    4: ["[FAIL] `ruff check --select ASYNC lab02_app.py` finds nothing", "ASYNC210"],
+    4: ["[FAIL] `ruff check --select ASYNC lab02_*.py` finds nothing", "lab02_rates.py:", "ASYNC210"],
 }
 
 

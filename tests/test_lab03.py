@@ -9,7 +9,9 @@ from conftest import check_fails, check_passes, lab_app_dirs, strangers
 
 NAME = "lab03_def_vs_async_def.ipynb"
 
-starter, solution = lab_app_dirs(NAME, {"lab03_sdk_app.py", "lab03_cpu_app.py"})
+starter, solution = lab_app_dirs(
+    NAME, {"lab03_weather_sdk.py", "lab03_sdk_app.py", "lab03_cpu_lifespan.py", "lab03_cpu_app.py"}
+)
 
 
 def test_step1_fails_on_the_starter_with_the_40_tokens(starter):

@@ -12,7 +12,7 @@ from conftest import check_fails, check_passes, lab_app_dirs
 NOTEBOOK = "lab06_threadpool_and_backpressure.ipynb"
 
 
-starter, solution = lab_app_dirs(NOTEBOOK, {"lab06_app.py", "lab06_deadline_app.py"})
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab06_helpers.py", "lab06_app.py", "lab06_deadline_app.py"})
 
 
 def test_step1_fails_on_starter(starter: Path) -> None:

@@ -166,8 +166,18 @@ def _module_file(app: str, app_dir: str | os.PathLike[str] | None) -> Path:
     return Path(app_dir if app_dir is not None else Path.cwd()) / (module.replace(".", "/") + ".py")
 
 
-def ruff_async(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
-    """Run ``ruff check --select ASYNC`` on one file; return its exit code and its findings."""
+def _learner_files(path: Path) -> tuple[str, list[Path]]:
+    """What step 4 lints: the app's module and every module beside it that shares its prefix
+    (``lab02_app.py``: every ``lab02_*.py``, as the lab writes the service as several modules);
+    returns how to name them in a command line, and the files."""
+    prefix = path.stem.split("_", 1)[0]
+    if "_" not in path.stem:
+        return path.name, [path]
+    return f"{prefix}_*.py", sorted({path, *path.parent.glob(f"{prefix}_*.py")})
+
+
+def ruff_async(*paths: str | os.PathLike[str]) -> tuple[int, list[str]]:
+    """Run ``ruff check --select ASYNC`` on files; return its exit code and its findings."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
     command = [
         sys.executable,
@@ -180,7 +190,7 @@ def ruff_async(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
         "ASYNC",
         "--output-format",
         "concise",
-        str(path),
+        *map(str, paths),
     ]
     done = subprocess.run(
         command, check=False, capture_output=True, text=True, timeout=60, env={**env, "NO_COLOR": "1"}
@@ -189,8 +199,14 @@ def ruff_async(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
     return done.returncode, [line for line in text.splitlines() if re.search(r": ASYNC\d+ ", line)]
 
 
+def _finding(line: str) -> str:
+    """A finding of ruff's concise output as "lab02_rates.py:14: ASYNC210 ...": its file's name, not its path."""
+    found = re.match(r"(.+?\.py):(\d+):\d+: (.*)", line)
+    return f"{Path(found[1]).name}:{found[2]}: {found[3]}" if found else line
+
+
 def step4(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """ruff's ASYNC rules find no blocking call left in the app's module."""
+    """ruff's ASYNC rules find no blocking call left in the app's modules (``lab02_*.py`` beside it)."""
     title = "Step 4 - ruff --select ASYNC"
     path = _module_file(app, app_dir)
     if not path.exists():
@@ -204,12 +220,13 @@ def step4(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feed
                 ],
             )
         )
-    code, findings = ruff_async(path)
-    shown = "; ".join(line.split(": ", 1)[-1] for line in findings[:3]) or "none"
+    named, files = _learner_files(path)
+    code, findings = ruff_async(*files)
+    shown = "; ".join(_finding(line) for line in findings[:3]) or "none"
     criteria = [
         Criterion(
             code == 0 and not findings,
-            f"`ruff check --select ASYNC {path.name}` finds nothing",
+            f"`ruff check --select ASYNC {named}` finds nothing",
             (f"{len(findings)} finding(s): {shown}" if findings else "no finding")
             if findings or code == 0
             else f"ruff exited with code {code}",
@@ -234,7 +251,7 @@ _HINTS = {
     "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free: /ping and every "
     "other endpoint keep answering. Concurrent logins in worker threads then also hash side by side, up to "
     "one per free core; pure-Python CPU work would only take turns holding the GIL.",
-    4: "Run the ruff cell (or `python -m ruff check --select ASYNC lab02_app.py` in a terminal). Each line "
+    4: "Run the ruff cell (or `python -m ruff check --select ASYNC lab02_*.py` in a terminal). Each line "
     "names a file, a line and a rule, e.g. ASYNC210 (blocking HTTP call in async def). ruff only sees calls "
     "written directly in an `async def`: it did not see the waits hidden in /orders' and /login's helpers.",
 }
