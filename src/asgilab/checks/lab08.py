@@ -1,8 +1,8 @@
-"""Checks for lab 06: under overload, keep the served requests fast and refuse the rest at once.
+"""Checks for lab 08: under overload, keep the served requests fast and refuse the rest at once.
 
-    from asgilab.checks import lab06 as check
-    check.step1("lab06_app:app")           # 3x overload: bounded p99, fast 503s
-    check.step2("lab06_deadline_app:app")  # a hanging query is cut off by a deadline
+    from asgilab.checks import lab08 as check
+    check.step1("lab08_app:app")           # 3x overload: bounded p99, fast 503s
+    check.step2("lab08_deadline_app:app")  # a hanging query is cut off by a deadline
     check.hint(1)
 
 The lab's database runs 10 queries at a time, 100 ms each: it finishes at most 100 queries per
@@ -61,7 +61,7 @@ def _ms(seconds: float) -> str:
     return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
 
 
-def step1(app: str = "lab06_app:app", app_dir: str | None = None) -> Feedback:
+def step1(app: str = "lab08_app:app", app_dir: str | None = None) -> Feedback:
     """3x overload (open loop): served p99 bounded, enough served, the rest refused fast with 503."""
     title = "Step 1: under 3x overload, the served stay fast and the rest are refused at once"
     n = int(OVERLOAD_RPS * OVERLOAD_SECONDS)
@@ -139,7 +139,7 @@ def _overload_criteria(run: Run) -> list[Criterion]:
     ]
 
 
-def step2(app: str = "lab06_deadline_app:app", app_dir: str | None = None) -> Feedback:
+def step2(app: str = "lab08_deadline_app:app", app_dir: str | None = None) -> Feedback:
     """A 3-second query must be cut off within about 1 s with 504, and give its slot back."""
     title = "Step 2: a hanging query is cut off by a deadline"
     try:
@@ -196,7 +196,7 @@ def step2(app: str = "lab06_deadline_app:app", app_dir: str | None = None) -> Fe
             f"afterwards, 100 ms queries are served at once (p99 under {P99_FACTOR * SERVICE_S * 1000:.0f} ms)",
             f"{after.ok}/{len(after.records)} ok, p99 {_ms(after.p99_s)}",
             "Normal queries still waited: the slow queries kept their database slots. Handlers are not "
-            "cancelled when their client leaves (lesson 06, section 6), so the deadline must cancel the "
+            "cancelled when their client leaves (lesson 08, section 6), so the deadline must cancel the "
             "query itself; asyncio.timeout does, and the database's `async with` then frees the slot.",
         ),
     ]
