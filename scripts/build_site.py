@@ -225,8 +225,9 @@ def link_course_table(markdown: str, pages: list[Page]) -> str:
         if line.startswith("|") and len(cells) > 4 and (lesson := by_prefix.get(cells[1].strip())):
             cells[2] = f" [{cells[2].strip()}]({lesson.target}) "
             lab = by_prefix.get(f"lab{cells[1].strip()}")
-            if lab and cells[3].strip():
-                cells[3] = f" [{cells[3].strip()}]({lab.target}) "
+            for index, cell in enumerate(cells):  # the lab's column, wherever the table puts it
+                if lab and cell.strip() == f"lab {cells[1].strip()}":
+                    cells[index] = f" [{cell.strip()}]({lab.target}) "
             line = "|".join(cells)
         lines.append(line)
     return "\n".join(lines)
