@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import time
@@ -69,7 +70,7 @@ def _run(requests: int, wall_s: float, server_cpu_s: float | None, others_cores:
 def test_speedup_splits_throughput_into_cores_and_cpu_per_request(
     monkeypatch, pool_cpu_s, others, cores_ratio, cpu_ratio, fair, core_free
 ):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("asgilab.machine.usable_cores", lambda: 2)
     inline = _run(10, wall_s=2.0, server_cpu_s=2.0)  # 1 core busy, 0.2 s of CPU per request
     pool = _run(10, wall_s=1.0, server_cpu_s=pool_cpu_s, others_cores=others)
     gain = speedup(pool, inline)
@@ -82,13 +83,13 @@ def test_speedup_splits_throughput_into_cores_and_cpu_per_request(
 
 
 def test_speedup_on_one_core_is_never_fair(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("asgilab.machine.usable_cores", lambda: 1)
     gain = speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 1.0))
     assert not gain.core_was_free and not gain.fair and "1 core" in gain.caveats[0]
 
 
 def test_speedup_needs_cpu_figures(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("asgilab.machine.usable_cores", lambda: 2)
     with pytest.raises(ValueError, match="cpu_of"):
         speedup(_run(10, 1.0, None), _run(10, 1.0, 1.0))
     no_baseline_cpu = speedup(_run(10, 1.0, 1.0), _run(10, 1.0, 0.0))
@@ -98,3 +99,11 @@ def test_speedup_needs_cpu_figures(monkeypatch):
     unknown_others.others_cores = None  # a hand-made run: nobody watched the rest of the machine
     gain = speedup(unknown_others, _run(10, 1.0, 1.0))
     assert not gain.core_was_free and not gain.fair and "not measured" in gain.caveats[0]
+
+
+def test_usable_cores_respects_affinity_and_the_cgroup_limit(monkeypatch) -> None:
+    from asgilab import machine
+
+    assert 1 <= machine.usable_cores() <= (os.cpu_count() or 1)
+    monkeypatch.setattr(machine, "_cgroup_cores", lambda: 1)
+    assert machine.usable_cores() == 1  # a container limited to one core, whatever the host has

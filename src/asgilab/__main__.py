@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -117,7 +116,9 @@ def doctor(args: argparse.Namespace) -> int:
     def machine() -> str:
         import psutil
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        from asgilab.machine import usable_cores
+
+        cores = usable_cores()
         free_gib = psutil.virtual_memory().available / 2**30
         if free_gib < 1:
             raise RuntimeError(f"{free_gib:.1f} GiB of memory free; a lesson's servers take up to about 0.5 GiB")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
+
+from asgilab.machine import usable_cores
 
 PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "httpx", "httpx2", "aiohttp", "matplotlib")
 
@@ -14,7 +15,7 @@ def versions(*extra: str) -> dict[str, str]:
     """Python, the machine's core count and the course's main packages, as name -> version."""
     found = {
         "python": platform.python_version(),
-        "platform": f"{sys.platform} ({os.cpu_count()} cores)",
+        "platform": f"{sys.platform} ({usable_cores()} cores)",
     }
     for name in (*PACKAGES, *extra):
         try:

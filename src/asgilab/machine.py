@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -30,10 +31,26 @@ import psutil
 if TYPE_CHECKING:
     from asgilab.results import Run
 
-__all__ = ["CpuWatch", "ServerCpu", "Speedup", "cpu_watch", "server_cpu", "speedup"]
+__all__ = ["CpuWatch", "ServerCpu", "Speedup", "cpu_watch", "server_cpu", "speedup", "usable_cores"]
 
 FREE_CORE_OTHERS = 0.5  # other programs kept fewer cores than this busy: a second core was free
 SAME_SPEED_CPU_RATIO = 1.25  # a request's CPU time within this factor in both runs: same core speed
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity, and a cgroup (container) CPU limit when one
+    is set, which `os.cpu_count()` ignores (a 2-core container on a 64-core host has 2)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, _cgroup_cores() or cores))
+
+
+def _cgroup_cores() -> int | None:
+    """The cgroup v2 CPU limit (``cpu.max`` "quota period"), rounded up; None when there is none."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else math.ceil(int(quota) / int(period))
 
 
 @dataclass
@@ -55,7 +72,7 @@ class CpuWatch:
 
     def __str__(self) -> str:
         return (
-            f"other programs used {self.others_cores:.2f} of {os.cpu_count()} cores on average"
+            f"other programs used {self.others_cores:.2f} of {usable_cores()} cores on average"
             f" over {self.elapsed_s:.1f} s (we used {self.ours_s / max(self.elapsed_s, 1e-9):.2f})"
         )
 
@@ -182,7 +199,7 @@ def speedup(run: Run, baseline: Run) -> Speedup:
         cores_ratio=_ratio(run.cores_used, baseline.cores_used),
         cpu_ratio=_ratio(run.cpu_per_request_s, baseline.cpu_per_request_s),
         others_cores=run.others_cores if run.others_cores is not None else math.nan,  # unknown: not free
-        cpu_count=os.cpu_count() or 1,
+        cpu_count=usable_cores(),
     )
 
 
