@@ -8,63 +8,33 @@ Markers (compatible with otter-grader and nbgrader's ``# BEGIN/END SOLUTION``):
     # BEGIN PROMPT          <- optional: these lines, without their leading "# ",
     # time.sleep(0.1)          are what the starter gets instead of the solution
     # END PROMPT
-    # BEGIN SOLUTION
+    # BEGIN SOLUTION step 2 <- or plain "# BEGIN SOLUTION": a block for every step
     await asyncio.sleep(0.1)
     # END SOLUTION
 
 A solution with no prompt before it becomes ``raise NotImplementedError(...)``. Cells tagged
-``solution`` are left out of the lab; outputs are never kept.
+``solution`` are left out of the lab; outputs are never kept. The markers are parsed by
+`asgilab.checks.markers`, which ``check.solution(step)`` uses too (one parser).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
+from asgilab.checks.markers import MARKER, starter_source
+
+__all__ = ["MARKER", "starter_source", "make_lab", "expected_labs", "main"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
-MARKER = re.compile(r"^(\s*)# (BEGIN|END) (SOLUTION|PROMPT)\s*$")
-
-
-def starter_source(source: str) -> str:
-    """The starter version of one cell's source."""
-    out: list[str] = []
-    mode = None  # None, "PROMPT" or "SOLUTION"
-    prompt_given = False
-    for line in source.split("\n"):
-        match = MARKER.match(line)
-        if match:
-            indent, edge, kind = match.groups()
-            if edge == "BEGIN":
-                if mode is not None:
-                    raise ValueError(f"nested {kind} block in:\n{source}")
-                mode = kind
-                if kind == "SOLUTION" and not prompt_given:
-                    out.append(f'{indent}raise NotImplementedError("your code here")')
-            else:
-                if mode != kind:
-                    raise ValueError(f"END {kind} without BEGIN in:\n{source}")
-                prompt_given = kind == "PROMPT"
-                mode = None
-            continue
-        if mode == "PROMPT":
-            stripped = line.lstrip()
-            indent = line[: len(line) - len(stripped)]
-            out.append(indent + (stripped[2:] if stripped.startswith("# ") else stripped.lstrip("#")))
-        elif mode is None:
-            if line.strip():
-                prompt_given = False
-            out.append(line)
-    if mode is not None:
-        raise ValueError(f"unclosed {mode} block in:\n{source}")
-    return "\n".join(out)
 
 
 def make_lab(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The lab: every cell but those tagged ``solution``, code cells as starters."""
     lab = nbformat.v4.new_notebook(metadata=solution.metadata)
     for index, cell in enumerate(solution.cells):
         if "solution" in cell.get("metadata", {}).get("tags", []):
@@ -80,10 +50,12 @@ def make_lab(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
+    """The notebook's file text."""
     return nbformat.writes(notebook) + "\n"
 
 
 def expected_labs() -> dict[Path, str]:
+    """What each file in labs/ must hold."""
     return {
         LABS / path.name: render(make_lab(nbformat.read(path, as_version=4)))
         for path in sorted(SOLUTIONS.glob("lab*.ipynb"))
@@ -91,6 +63,7 @@ def expected_labs() -> dict[Path, str]:
 
 
 def main() -> int:
+    """Write labs/, or with --check say which lab is out of date."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if labs/ is out of date")
     args = parser.parse_args()

@@ -53,3 +53,33 @@ def test_labs_are_generated_from_solutions_and_up_to_date():
     assert not stale, f"labs/ is out of date for {stale}: run `python scripts/make_labs.py`"
     for path, text in expected.items():
         assert "# BEGIN SOLUTION" not in text, f"{path.name} leaks a solution"
+
+
+STEPPED = """\
+def app():
+    # BEGIN SOLUTION steps 1-2
+    a = 1
+    # END SOLUTION
+    # BEGIN PROMPT
+    # b = None  # TODO
+    # END PROMPT
+    # BEGIN SOLUTION step 3
+    b = 2
+    # END SOLUTION
+"""
+
+
+def test_step_markers_make_the_same_starter_as_plain_ones():
+    plain = STEPPED.replace(" steps 1-2", "").replace(" step 3", "")
+    assert make_labs.starter_source(STEPPED) == make_labs.starter_source(plain)
+    starter = make_labs.starter_source(STEPPED)
+    assert '    raise NotImplementedError("your code here")' in starter and "    b = None  # TODO" in starter
+    assert "a = 1" not in starter and "b = 2" not in starter
+
+
+@pytest.mark.parametrize(
+    "broken", ["# BEGIN PROMPT step 1\n# END PROMPT\n", "# BEGIN SOLUTION steps 3-1\n# END SOLUTION\n"]
+)
+def test_only_begin_solution_takes_steps(broken):
+    with pytest.raises(ValueError):
+        make_labs.starter_source(broken)

@@ -16,15 +16,28 @@ def reset(url: str, **kw) -> None:
 
 def test_counts_requests_and_connections():
     with upstream.serve_upstream() as up:
-        reset(up.url)
+        assert isinstance(up, upstream.Upstream)
+        up.reset()
         with httpx.Client() as shared:  # one connection, reused
             for _ in range(5):
                 assert shared.get(up.url + "/delay?ms=1").json() == {"delayed_ms": 1}
         for _ in range(3):  # a new connection each time
             httpx.get(up.url + "/delay?ms=1")
+        stats = up.stats()
+        again = up.stats()  # asking twice opens no connection the figures show
+        up.reset()
+        after_reset = up.stats()
+    assert stats["requests"] == again["requests"] == 8
+    assert stats["connections_opened"] == again["connections_opened"] == 1 + 3
+    assert after_reset["requests"] == after_reset["connections_opened"] == 0
+
+
+def test_the_http_endpoints_still_count_their_own_connection():
+    with upstream.serve_upstream() as up:
+        reset(up.url)
+        httpx.get(up.url + "/delay?ms=1")
         stats = httpx.get(up.url + "/stats").json()
-    assert stats["requests"] == 8
-    assert stats["connections_opened"] == 1 + 3 + 1  # the last one is the /stats request itself
+    assert stats["requests"] == 1 and stats["connections_opened"] == 1 + 1  # + the /stats request itself
 
 
 def test_connect_delay_is_paid_once_per_connection():
@@ -49,11 +62,13 @@ def test_concurrent_requests_overlap_on_the_upstream():
 def test_https_with_the_course_ca():
     with upstream.serve_upstream(tls=True) as up:
         assert up.url.startswith("https://127.0.0.1:")
+        up.reset()
         assert httpx.get(up.url + "/delay?ms=1", verify=upstream.ssl_context()).status_code == 200
         with pytest.raises(httpx.ConnectError):
             httpx.get(up.url + "/delay?ms=1")  # not trusted by the system store
         run = load_sync(up.url + "/delay?ms=1", 5, 5, ssl=upstream.ssl_context())
         assert run.ok == 5
+        assert up.stats()["requests"] == 6  # stats() trusts the course CA too
 
 
 def test_delay_is_bounded():
@@ -66,11 +81,11 @@ def test_delay_is_bounded():
 @pytest.mark.parametrize("engine", ["aiohttp", "httpx2"])
 def test_load_without_keepalive_opens_a_connection_per_request(engine: str):
     with upstream.serve_upstream() as up:
-        reset(up.url)
+        up.reset()
         kept = load_sync(up.url + "/delay?ms=1", 30, 3, engine=engine)
-        with_keepalive = httpx.get(up.url + "/stats").json()["connections_opened"] - 1  # less the /stats request
-        reset(up.url)
+        with_keepalive = up.stats()["connections_opened"]
+        up.reset()
         fresh = load_sync(up.url + "/delay?ms=1", 30, 3, engine=engine, keepalive=False)
-        without = httpx.get(up.url + "/stats").json()["connections_opened"] - 1
+        without = up.stats()["connections_opened"]
     assert kept.ok == fresh.ok == 30, [kept, fresh]
     assert with_keepalive <= 3 and without == 30, (with_keepalive, without)

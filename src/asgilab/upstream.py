@@ -1,7 +1,9 @@
 """The outside world, offline: a slow upstream API that counts the connections it is sent.
 
     with upstream.serve_upstream(connect_delay_ms=50) as up:
-        ...  # call up.url + "/delay?ms=100"; read up.url + "/stats"
+        up.reset()
+        ...  # call up.url + "/delay?ms=100"
+        up.stats()  # {"requests": ..., "connections_opened": ...}, not counting the stats call itself
 
 Lessons call this instead of a remote API, so every lab works with no network. On loopback a TCP
 connect costs next to nothing, which would hide what connection pooling saves; ``connect_delay_ms``
@@ -25,14 +27,14 @@ from typing import Any
 
 from fastapi import FastAPI, Query
 
-from asgilab.server import Server, serve
+from asgilab.server import Server
 
 try:  # the faster parser when installed (uvicorn[standard]); the pure-Python one otherwise
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _BaseProtocol
 except ImportError:  # pragma: no cover - depends on what is installed
     from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
 
-__all__ = ["app", "serve_upstream", "ssl_context", "ca_file", "CountingProtocol"]
+__all__ = ["app", "Upstream", "serve_upstream", "ssl_context", "ca_file", "CountingProtocol"]
 
 CONNECT_DELAY_ENV = "ASGILAB_UPSTREAM_CONNECT_DELAY_MS"
 MAX_MS = 60_000
@@ -165,12 +167,44 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file())
 
 
-def serve_upstream(connect_delay_ms: float = 0, tls: bool = False, **options: Any) -> Server:
-    """A `Server` running the upstream; start it with ``with`` or ``.start()``."""
+class Upstream(Server):
+    """The upstream's `Server`, with its counters: `stats` and `reset`.
+
+    Each call opens one connection of its own; `stats` leaves out those its calls opened since the
+    last `reset` (a reset through the HTTP endpoint by someone else is not seen)."""
+
+    _own_connections = 0
+
+    def _client(self) -> Any:
+        import httpx
+
+        # A fresh client: each call opens exactly one new connection, which `stats` then leaves out.
+        verify: Any = ssl_context() if self.scheme == "https" else True
+        return httpx.Client(base_url=self.url, timeout=5, trust_env=False, verify=verify)
+
+    def stats(self) -> dict[str, int]:
+        """Requests served and TCP connections opened since start (or the last `reset`), not counting
+        the connections of `stats` calls themselves (``connections_opened``, ``connections_open``)."""
+        self._own_connections += 1
+        with self._client() as client:
+            figures: dict[str, int] = client.get("/stats").raise_for_status().json()
+        figures["connections_opened"] -= self._own_connections
+        figures["connections_open"] -= 1  # this call's, still open while it was answered
+        return figures
+
+    def reset(self) -> None:
+        """Zero the counters (connections still open stay counted as open)."""
+        with self._client() as client:
+            client.post("/stats/reset").raise_for_status()
+        self._own_connections = 0  # this call's connection was opened before the reset
+
+
+def serve_upstream(connect_delay_ms: float = 0, tls: bool = False, **options: Any) -> Upstream:
+    """An `Upstream` server; start it with ``with`` or ``.start()``."""
     if connect_delay_ms < 0:
         raise ValueError("connect_delay_ms must be zero or more")
     env = {**options.pop("env", {}), CONNECT_DELAY_ENV: str(connect_delay_ms)}
     if tls:
         _, cert_path, key_path = _tls_files()
         options.update(ssl_certfile=cert_path, ssl_keyfile=key_path)
-    return serve("asgilab.upstream:app", http="asgilab.upstream:CountingProtocol", env=env, **options)
+    return Upstream("asgilab.upstream:app", http="asgilab.upstream:CountingProtocol", env=env, **options)

@@ -1,271 +1,200 @@
 """Checks for lab 01, from WSGI to ASGI.
 
-    from asgilab.checks import lab01 as check
-    check.step1("lab01_hello_app:app")   # a raw ASGI callable answers GET /hello with JSON
-    check.step2("lab01_wait_app:app")    # /wait?ms= waits without blocking: 50 requests overlap
-    check.step3("lab01_ws_app:app")      # /ws/echo echoes WebSocket messages
-    check.hint(2)
-
-Each step serves the learner's module live with uvicorn, measures it, and returns `Feedback`
-(or raises `CheckFailed` with what to look at).
+from asgilab.checks import lab01 as check
+check.step1("lab01_hello_app:app")   # a raw ASGI callable answers GET /hello with JSON
+check.step2("lab01_wait_app:app")    # /wait?ms= waits without blocking: 50 requests overlap
+check.step3("lab01_ws_app:app")      # /ws/echo echoes WebSocket messages
+check.step4("lab01_stream_app:app")  # a raw ASGI app streams /count?n= line by line (transfer)
+check.hint(2), check.hint(2, level=2), check.solution(2)
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from typing import Any
+import random
+from dataclasses import dataclass
 
-from asgilab.checks import (
-    CheckFailed,
-    Criterion,
-    Feedback,
-    app_error,
-    hints,
-    not_started,
-    verdict,
-)
+from asgilab.checks import AppDir, Criterion, Hints, logged, make_step, ms, served
+from asgilab.checks.clients import Echo, Reply, Streamed, get, stream_lines, ws_echo, ws_many
+from asgilab.checks.criteria import all_answered, served_together, waits_at_least
 from asgilab.load import load_sync
-from asgilab.server import Server, ServerError, serve
+from asgilab.results import Run
 
-__all__ = ["CheckFailed", "hint", "step1", "step2", "step3"]
+__all__ = ["hint", "solution", "step1", "step2", "step3", "step4"]
 
-HTTP_TIMEOUT_S = 5.0
-WAIT_MS, WAIT_REQUESTS = 100, 50
-WS_MESSAGES = ["hello", "ASGI", "你好 👋"]
-WS_CLIENTS = 20
-WS_TIMEOUT_S = 5.0
+WAIT_MS, WAIT_REQUESTS, GAP_S = 100, 50, 0.1  # GAP_S: step 4's pause between lines
+WS_MESSAGES, WS_CLIENTS = ["hello", "ASGI", "你好 👋"], 20
+TITLES = {
+    1: "Step 1: a raw ASGI app answers GET /hello with JSON",
+    2: f"Step 2: {WAIT_REQUESTS} concurrent requests to /wait?ms={WAIT_MS} overlap",
+    3: "Step 3: a WebSocket endpoint /ws/echo echoes messages",
+    4: "Step 4: a raw ASGI app streams /count line by line",
+}
+HINTS = Hints(
+    "lab01_wsgi_to_asgi.ipynb",
+    {
+        1: (
+            "Look at the two messages an HTTP response is made of, and at the part of `scope` that holds the path. Headers and body are bytes.",
+            "`await send({'type': 'http.response.start', 'status': ..., 'headers': [(b'name', b'value')]})`, then `await send({'type': 'http.response.body', 'body': ...})`; `scope['path']`; `json.dumps(...).encode()`.",
+            "await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'application/json')]})\nawait send({'type': 'http.response.body', 'body': json.dumps({'message': 'hello'}).encode()})",
+        ),
+        2: (
+            "Look at the wait inside `async def wait`: while one request waits, can the event loop serve any other?",
+            "`asyncio.sleep`, awaited, hands the loop back while it waits; `time.sleep` holds it.",
+            "await asyncio.sleep(ms / 1000)",
+        ),
+        3: (
+            "Look at the route and at the handler's first and last lines: a WebSocket is accepted first, then kept open until the client leaves.",
+            "`@app.websocket('/ws/echo')`, `await websocket.accept()`, `receive_text()`, `send_text()`, `WebSocketDisconnect`.",
+            "await websocket.accept()\ntry:\n    while True:\n        await websocket.send_text(await websocket.receive_text())\nexcept WebSocketDisconnect:\n    pass",
+        ),
+        4: (
+            "Look at how many `http.response.body` messages one response may take, and where `scope` keeps the query string (bytes).",
+            "`'more_body': True` on every body message but the last; `urllib.parse.parse_qs(scope['query_string'].decode())`; `await asyncio.sleep(0.1)` between lines.",
+            "for i in range(1, n + 1):\n    await send({'type': 'http.response.body', 'body': f'{i}\\n'.encode(), 'more_body': i < n})\n    if i < n:\n        await asyncio.sleep(0.1)",
+        ),
+    },
+)
+hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
 
-_HINTS = {
-    1: (
-        "An ASGI app is `async def app(scope, receive, send)`. For an HTTP request, check\n"
-        "`scope['path']`, then await two messages:\n"
-        "    await send({'type': 'http.response.start', 'status': 200,\n"
-        "                'headers': [(b'content-type', b'application/json')]})\n"
-        "    await send({'type': 'http.response.body', 'body': json.dumps({...}).encode()})\n"
-        "Headers are (name, value) pairs of *bytes*; the body is bytes too. Any other path: status 404."
-    ),
-    2: (
-        "`time.sleep` inside `async def` freezes the event loop: every other request waits. Use\n"
-        "`await asyncio.sleep(ms / 1000)`, which hands the loop back while waiting, so 50 waits overlap."
-    ),
-    3: (
-        "Declare `@app.websocket('/ws/echo')` with a `websocket: WebSocket` parameter. First\n"
-        "`await websocket.accept()`, then loop: `text = await websocket.receive_text()` and\n"
-        "`await websocket.send_text(text)`. When the client leaves, `receive_text` raises\n"
-        "`WebSocketDisconnect`: catch it and return."
-    ),
+LOOK = {  # where each failed criterion sends the learner to look: the symptom, never the fix
+    "status": "a 500 or no response means your app raised (see what the server logged); look at the messages it sends for '/hello'.",
+    "type": "look at the headers of your http.response.start message (names and values are bytes).",
+    "body": "look at what your http.response.body message carries: JSON text, as bytes.",
+    "404": "look at how your app picks its answer from scope['path']: only '/hello' is found.",
+    "route": "look at the route (@app.get('/wait') with a parameter `ms: int`) and at what the server logged.",
+    "wait": "look at how long the handler waits: the check sends ms=100.",
+    "overlap": "the requests were served (nearly) one after another: look for a blocking call such as time.sleep inside the `async def` handler.",
+    "refused": "403 or 404: no WebSocket route answered /ws/echo; 500: the handler raised before accepting. Look at the route's path and at what the handler does first.",
+    "echo": "the connection ended or fell silent: look at whether the handler keeps answering until the client leaves.",
+    "many": "look for anything in the handler that blocks, or that connections share.",
+    "lines": "look at how your app reads n from the query string (bytes), and at the text of each line.",
+    "gap": "the lines came faster than one per 100 ms: look at what your app does between two lines.",
+    "ready": "the lines arrived all together at the end: look at how many body messages your app sends, and when.",
+    "untimed": "not the lines asked for, so their timing says nothing yet: see the line above.",
 }
 
 
-def hint(step: int) -> str:
-    """A hint for ``step`` (1, 2 or 3)."""
-    return hints(_HINTS, step)
+@dataclass
+class Hello:
+    """Step 1: GET /hello and GET /no-such-page."""
+
+    hello: Reply
+    other: Reply
+    logs: str
 
 
-# -- helpers ------------------------------------------------------------------------------
-def _with_error(measured: str, server: Server) -> str:
-    error = app_error(server)
-    return f"{measured}; the server logged: {error}" if error else measured
+def measure_step1(app: str, app_dir: AppDir = None) -> Hello:
+    """GET /hello, then a path that does not exist."""
+    with served(TITLES[1], app, app_dir, step=1) as server:
+        hello, other = get(server.url + "/hello"), get(server.url + "/no-such-page")
+    return Hello(hello, other, server.logs())
 
 
-# -- step 1 -------------------------------------------------------------------------------
-def step1(app: str = "lab01_hello_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """A raw ASGI callable answers GET /hello: status 200, JSON content-type, {"message": "hello"}."""
-    import httpx
-
-    title = "Step 1: a raw ASGI app answers GET /hello with JSON"
-    try:
-        with serve(app, app_dir=app_dir) as server:
-            try:
-                with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT_S, trust_env=False) as client:
-                    hello = client.get("/hello")
-                    other = client.get("/no-such-page")
-            except httpx.HTTPError as exc:
-                return verdict(
-                    Feedback(
-                        title,
-                        [
-                            Criterion(
-                                False,
-                                "GET /hello gets an answer",
-                                _with_error(f"{type(exc).__name__}: {exc}", server),
-                                "the request got no complete response: does every path send http.response.start and then"
-                                " http.response.body?",
-                            )
-                        ],
-                    )
-                )
-            error_note = app_error(server)
-    except ServerError as exc:
-        return verdict(Feedback(title, [not_started(app, exc)]))
-
-    content_type = hello.headers.get("content-type", "(none)")
-    try:
-        body: Any = hello.json()
-    except ValueError:
-        body = None
-    status_measured = f"status {hello.status_code}"
-    if hello.status_code >= 500 and error_note:
-        status_measured += f"; the server logged: {error_note}"
-    criteria = [
-        Criterion(
-            hello.status_code == 200,
-            "GET /hello answers status 200",
-            status_measured,
-            "a 500 means your app raised an exception (see what the server logged); send"
-            " {'type': 'http.response.start', 'status': 200, ...} for the path '/hello'",
-        ),
-        Criterion(
-            content_type.split(";")[0].strip().lower() == "application/json",
-            "its content-type is application/json",
-            f"content-type: {content_type}",
-            "add the header (b'content-type', b'application/json') to http.response.start; names and values are bytes",
-        ),
-        Criterion(
-            body == {"message": "hello"},
-            'its body is the JSON {"message": "hello"}',
-            f"body: {hello.text[:120]!r}",
-            "send json.dumps({'message': 'hello'}).encode() as the body of http.response.body",
-        ),
-        Criterion(
-            other.status_code == 404,
-            "any other path answers 404",
-            f"GET /no-such-page: status {other.status_code}",
-            "look at scope['path']: only '/hello' is found; answer other paths with status 404",
-        ),
+def judge_step1(m: Hello) -> list[Criterion]:
+    """Status 200, a JSON content-type, the body {"message": "hello"}; 404 elsewhere."""
+    h, other = m.hello, m.other
+    status = f"status {h.status}" if h.status else f"no complete response: {h.error}"
+    is_json = h.content_type.split(";")[0].strip().lower() == "application/json"
+    body, elsewhere = f"body: {h.text[:120]!r}", f"GET /no-such-page: {other.status or other.error}"
+    return [
+        Criterion(h.status == 200, "GET /hello answers status 200", logged(status, m.logs), LOOK["status"]),
+        Criterion(is_json, "its content-type is application/json", f"content-type: {h.content_type}", LOOK["type"]),
+        Criterion(h.json() == {"message": "hello"}, 'its body is {"message": "hello"}', body, LOOK["body"]),
+        Criterion(other.status == 404, "any other path answers 404", elsewhere, LOOK["404"]),
     ]
-    return verdict(Feedback(title, criteria))
 
 
-# -- step 2 -------------------------------------------------------------------------------
-def step2(app: str = "lab01_wait_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """/wait?ms=100 waits without blocking: 50 concurrent requests overlap."""
-    title = f"Step 2: {WAIT_REQUESTS} concurrent requests to /wait?ms={WAIT_MS} overlap"
-    try:
-        with serve(app, app_dir=app_dir) as server:
-            run = load_sync(
-                server.url + f"/wait?ms={WAIT_MS}",
-                requests=WAIT_REQUESTS,
-                concurrency=WAIT_REQUESTS,
-                timeout=15,
-                deadline=30,
-                label="/wait",
-            )
-            error_note = app_error(server)
-    except ServerError as exc:
-        return verdict(Feedback(title, [not_started(app, exc)]))
+@dataclass
+class Waits:
+    """Step 2: 50 requests to /wait?ms=100, all at once."""
 
-    serial_s = WAIT_REQUESTS * WAIT_MS / 1000
-    at_once = run.served_at_once(WAIT_MS / 1000) if run.ok == WAIT_REQUESTS else 0.0
-    ok_measured = f"{run.ok}/{WAIT_REQUESTS} ok" + (f", errors {run.error_kinds}" if run.errors else "")
-    if run.errors and error_note:
-        ok_measured += f"; the server logged: {error_note}"
-    criteria = [
-        Criterion(
-            run.ok == WAIT_REQUESTS,
-            f"all {WAIT_REQUESTS} requests answered with status 200",
-            ok_measured,
-            "is the route @app.get('/wait') with a parameter `ms: int`? Does the handler raise?",
-        ),
-        Criterion(
-            run.ok > 0 and run.p50_s >= 0.9 * WAIT_MS / 1000,
-            f"each request really waits {WAIT_MS} ms",
-            f"median latency {run.p50_s * 1000:.0f} ms" if run.ok else "no successful request",
-            "the handler must wait `ms` milliseconds before answering (the check sends ms=100)",
-        ),
-        Criterion(
-            run.ok == WAIT_REQUESTS and run.wall_s < 0.5 * serial_s,
-            f"the requests overlap: wall time under half of the {serial_s:.1f} s they take one after another",
-            f"wall {run.wall_s:.2f} s",
-            "the requests were served one after another: look for a blocking call such as time.sleep"
-            " inside an `async def` handler, and await asyncio.sleep instead",
-        ),
-        Criterion(
-            at_once >= 0.2 * WAIT_REQUESTS,
-            f"at least {WAIT_REQUESTS // 5} of {WAIT_REQUESTS} served at once",
-            f"about {at_once:.1f} served at once ({serial_s:.1f} s of waiting done in {run.wall_s:.2f} s)",
-            "about 1 at a time means the event loop was blocked while each request waited",
-        ),
+    run: Run
+    logs: str
+
+
+def measure_step2(app: str, app_dir: AppDir = None) -> Waits:
+    """50 concurrent requests to /wait?ms=100."""
+    with served(TITLES[2], app, app_dir, step=2) as server:
+        url = server.url + f"/wait?ms={WAIT_MS}"
+        run = load_sync(url, WAIT_REQUESTS, WAIT_REQUESTS, timeout=15, deadline=30, label="/wait")
+    return Waits(run, server.logs())
+
+
+def judge_step2(m: Waits) -> list[Criterion]:
+    """Every request answered, each waits 100 ms, and at least 10 are served at once."""
+    return [
+        all_answered(m.run, f"all {WAIT_REQUESTS} requests answered with status 200", m.logs, LOOK["route"]),
+        waits_at_least(m.run, WAIT_MS / 1000, LOOK["wait"]),
+        served_together(m.run, WAIT_MS / 1000, WAIT_REQUESTS / 5, LOOK["overlap"]),
     ]
-    return verdict(Feedback(title, criteria, [run]))
 
 
-# -- step 3 -------------------------------------------------------------------------------
-def _ws_echo(url: str, server: Server) -> list[Criterion]:
-    from websockets.exceptions import InvalidStatus, WebSocketException
-    from websockets.sync.client import connect
+@dataclass
+class Echoes:
+    """Step 3: three messages on one WebSocket; the replies on 20 opened at once."""
 
-    options = {"open_timeout": WS_TIMEOUT_S, "close_timeout": 2, "proxy": None}
-    accepted = Criterion(True, "the WebSocket handshake to /ws/echo is accepted", "accepted (HTTP 101)")
-    try:
-        with connect(url, **options) as ws:
-            received = []
-            try:
-                for text in WS_MESSAGES:
-                    ws.send(text)
-                    received.append(ws.recv(timeout=WS_TIMEOUT_S))
-                echo_measured = f"sent {WS_MESSAGES}, received {received}"
-            except (TimeoutError, WebSocketException) as exc:
-                echo_measured = _with_error(
-                    f"sent {WS_MESSAGES}, received {received} then {type(exc).__name__}: {exc}", server
-                )
-    except InvalidStatus as exc:
-        return [
-            Criterion(
-                False,
-                accepted.what,
-                _with_error(f"refused: HTTP {exc.response.status_code}", server),
-                "is the route declared with @app.websocket('/ws/echo')? The handler must"
-                " `await websocket.accept()` before anything else (403 or 404: no such WebSocket route;"
-                " 500: the handler raised)",
-            )
-        ]
-    except (OSError, TimeoutError, WebSocketException) as exc:
-        return [
-            Criterion(
-                False,
-                accepted.what,
-                _with_error(f"{type(exc).__name__}: {exc}", server),
-                "does the handler call `await websocket.accept()`?",
-            )
-        ]
-    echoed = Criterion(
-        received == WS_MESSAGES,
-        f"{len(WS_MESSAGES)} messages on one connection are echoed in order",
-        echo_measured,
-        "keep the connection open and loop: receive_text() then send_text() of the same text;"
-        " a handler that answers once and returns closes the connection",
-    )
-
-    sockets: list[Any] = []
-    replies: list[Any] = []
-    try:
-        with contextlib.ExitStack() as stack:  # closes every connection it opened, whatever happens
-            for _ in range(WS_CLIENTS):
-                sockets.append(stack.enter_context(connect(url, **options)))
-            for i, ws in enumerate(sockets):
-                ws.send(f"client {i}")
-            for ws in sockets:
-                replies.append(ws.recv(timeout=WS_TIMEOUT_S))
-        many_measured = f"{sum(r == f'client {i}' for i, r in enumerate(replies))}/{WS_CLIENTS} echoed"
-    except (OSError, TimeoutError, WebSocketException) as exc:
-        many_measured = _with_error(f"{len(sockets)} opened, {len(replies)} echoed, then {type(exc).__name__}", server)
-    many = Criterion(
-        replies == [f"client {i}" for i in range(WS_CLIENTS)],
-        f"{WS_CLIENTS} connections open at once each get their own echo",
-        many_measured,
-        "each connection needs its own handler call; avoid anything blocking or shared between connections",
-    )
-    return [accepted, echoed, many]
+    echo: Echo
+    many: tuple[list[str], str]  # the replies, and an error ("" if none)
+    logs: str
 
 
-def step3(app: str = "lab01_ws_app:app", app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """/ws/echo accepts WebSocket connections and echoes every text message."""
-    title = "Step 3: a WebSocket endpoint /ws/echo echoes messages"
-    try:
-        with serve(app, app_dir=app_dir) as server:
-            criteria = _ws_echo(server.url.replace("http://", "ws://") + "/ws/echo", server)
-    except ServerError as exc:
-        return verdict(Feedback(title, [not_started(app, exc)]))
-    return verdict(Feedback(title, criteria))
+def measure_step3(app: str, app_dir: AppDir = None) -> Echoes:
+    """Three messages on one WebSocket, then 20 WebSockets at once."""
+    with served(TITLES[3], app, app_dir, step=3) as server:
+        url = server.url.replace("http://", "ws://") + "/ws/echo"
+        echo = ws_echo(url, WS_MESSAGES)
+        many = ws_many(url, WS_CLIENTS) if not echo.refused else ([], "not tried")
+    return Echoes(echo, many, server.logs())
+
+
+def judge_step3(m: Echoes) -> list[Criterion]:
+    """The handshake is accepted; messages come back in order; 20 connections each get theirs."""
+    e = m.echo
+    accepted = logged(f"refused: {e.refused}", m.logs) if e.refused else "accepted (HTTP 101)"
+    echoed = f"sent {e.sent}, received {e.received}" + (logged(f" then {e.error}", m.logs) if e.error else "")
+    got = sum(reply == f"client {i}" for i, reply in enumerate(m.many[0]))
+    many = f"{got}/{WS_CLIENTS} echoed" + (f" ({m.many[1]})" if m.many[1] else "")
+    in_order, at_once = f"{len(WS_MESSAGES)} messages echoed in order", f"{WS_CLIENTS} connections at once each echoed"
+    return [
+        Criterion(not e.refused, "the WebSocket handshake to /ws/echo is accepted", accepted, LOOK["refused"]),
+        Criterion(e.received == WS_MESSAGES, in_order, echoed, LOOK["echo"]),
+        Criterion(got == WS_CLIENTS, at_once, many, LOOK["many"]),
+    ]
+
+
+@dataclass
+class Counting:
+    """Step 4: GET /count?n=N (N from 4 to 6, so that n is read), each line timed as it arrived."""
+
+    n: int
+    stream: Streamed
+    logs: str
+
+
+def measure_step4(app: str, app_dir: AppDir = None) -> Counting:
+    """One /count?n=N, read line by line."""
+    n = random.randint(4, 6)
+    with served(TITLES[4], app, app_dir, step=4) as server:
+        stream = stream_lines(server.url + f"/count?n={n}")
+    return Counting(n, stream, server.logs())
+
+
+def judge_step4(m: Counting) -> list[Criterion]:
+    """The lines 1..n, 100 ms apart, each sent as it is ready."""
+    s, want, slowest = m.stream, [str(i) for i in range(1, m.n + 1)], 0.9 * (m.n - 1) * GAP_S
+    first, last = (s.arrivals[0], s.arrivals[-1]) if len(s.arrivals) == m.n else (float("nan"),) * 2
+    timing = f"{len(s.arrivals)} lines; the first after {ms(first)}, the last after {ms(last)}"
+    answer = logged(f"{f'status {s.status}' if s.status else s.error}, lines {s.lines[:8]}", m.logs)
+    lines_ok = f"GET /count?n={m.n} answers 200 with the lines 1 to {m.n}"
+    look = (LOOK["gap"], LOOK["ready"]) if len(s.arrivals) == m.n else (LOOK["untimed"],) * 2
+    return [
+        Criterion(s.status == 200 and s.lines == want, lines_ok, answer, LOOK["lines"]),
+        Criterion(last >= slowest, f"about {ms(GAP_S)} between lines (at least {ms(slowest)} in all)", timing, look[0]),
+        Criterion(first < 0.5 * last, "lines sent when ready: the first arrives in the first half", timing, look[1]),
+    ]
+
+
+step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab01_hello_app:app")
+step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab01_wait_app:app")
+step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab01_ws_app:app")
+step4 = make_step(4, TITLES[4], measure_step4, judge_step4, "lab01_stream_app:app")
