@@ -189,7 +189,7 @@ async def proxy(request: Request, ms: int = 10):
     return response.json()
 """
 
-starter, solution = lab_app_dirs(NOTEBOOK, {"lab04_app.py", "lab04_aio_app.py"})
+starter, solution = lab_app_dirs(NOTEBOOK, {"lab04_app.py", "lab04_client.py", "lab04_aio_app.py"})
 
 
 @pytest.fixture(scope="module")
