@@ -36,7 +36,7 @@ def bench(args: argparse.Namespace) -> int:
     try:
         server = nullcontext() if is_url else serve(target, workers=args.workers, env=env)
         with server as live:
-            base = target.rstrip("/") if is_url else live.url
+            base = target.rstrip("/") if live is None else live.url
             run = load_sync(base + args.path, args.requests, args.concurrency, label=args.path, **options)
     except ServerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -103,7 +103,8 @@ def doctor(args: argparse.Namespace) -> int:
         with serve_postgres() as pg:
             ready = time.perf_counter() - start
             with psycopg.connect(pg.dsn, connect_timeout=5) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]
+                row = conn.execute("SHOW server_version").fetchone()
+                version = row[0] if row else "?"
         where = "embedded" if pg.owns_server else "ASGILAB_DATABASE_URL's server"
         return f"PostgreSQL {version} ({where}) ready in {ready:.2f} s, answered a query, stopped"
 
@@ -175,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

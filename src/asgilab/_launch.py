@@ -37,7 +37,7 @@ def main() -> None:
         threading.Thread(target=_end_group_when_parent_dies, args=(int(fd),), daemon=True).start()
     program, args = sys.argv[1], sys.argv[2:]
     if program == "gunicorn":
-        from gunicorn.app.wsgiapp import run
+        from gunicorn.app.wsgiapp import run  # type: ignore[import-untyped]  # gunicorn ships no types
 
         sys.argv = ["gunicorn", *args]
         run(prog="gunicorn")

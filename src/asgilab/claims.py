@@ -114,6 +114,6 @@ def _display(box: _Failed) -> None:
         from IPython.display import display
 
         if get_ipython() is not None:
-            display(box)
+            display(box)  # type: ignore[no-untyped-call]  # IPython's display() has no annotations
             return
     print(box, file=sys.stderr)

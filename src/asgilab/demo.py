@@ -50,7 +50,7 @@ async def blocking_sleep(ms: int = Ms) -> dict[str, int]:
 # `def` handlers carry no return annotation: FastAPI would validate the returned value against it
 # in the thread pool, taking a second token per request and blurring the 40-thread staircase.
 @app.get("/sync-sleep")
-def sync_sleep(ms: int = Ms):
+def sync_sleep(ms: int = Ms) -> dict[str, int]:
     """A ``def`` handler: runs in AnyIO's thread pool (40 threads by default)."""
     time.sleep(ms / 1000)
     return {"slept_ms": ms}
@@ -94,6 +94,6 @@ async def cpu(ms: int = Ms) -> dict[str, int]:
 
 
 @app.get("/cpu-sync")
-def cpu_sync(ms: int = Ms):
+def cpu_sync(ms: int = Ms) -> dict[str, int]:
     """CPU-bound work in the thread pool: the loop stays free, but the GIL still serialises it."""
     return {"ms": ms, "loops": burn_cpu(ms)}

@@ -23,17 +23,13 @@ import io
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-try:
-    import resource  # Unix only, like wrk and hey's usual homes
-except ImportError:  # pragma: no cover - Windows
-    resource = None  # type: ignore[assignment]
 
 from asgilab.load import check_loopback
 from asgilab.machine import server_cpu
@@ -149,8 +145,6 @@ class WrkRun:
 
 
 def _children_cpu_s() -> float:
-    if resource is None:
-        return math.nan
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # child processes that ended and were waited for
     return usage.ru_utime + usage.ru_stime
 

@@ -20,7 +20,7 @@ import ipaddress
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -65,7 +65,7 @@ def _httpx_engine(module_name: str) -> Engine:
 
             async def send(url: str) -> int:
                 response = await client.get(url)
-                return response.status_code
+                return int(response.status_code)
 
             yield send
 
@@ -280,7 +280,7 @@ async def _probe(
 def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: Any) -> Run:
     """`load` for scripts and plain functions (the CLI and lab checks use it).
 
-    It runs on a uvloop event loop when uvloop is installed: the client then spends less CPU per
+    It runs on a uvloop event loop (uvicorn[standard] brings uvloop): the client then spends less CPU per
     request, which matters when it shares a 2-core machine with the server it measures. Inside a
     running event loop (a notebook cell) it runs in a thread of its own.
     """
@@ -306,10 +306,8 @@ def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: A
     return result[0]
 
 
-def _run(coro: Awaitable[Run]) -> Run:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is not available on Windows
-        return asyncio.run(coro)  # type: ignore[arg-type]
+def _run(coro: Coroutine[Any, Any, Run]) -> Run:
+    import uvloop  # uvicorn[standard] brings it on every platform the course runs on
+
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)  # type: ignore[arg-type]
+        return runner.run(coro)

@@ -125,7 +125,7 @@ def _machine_seconds() -> float:
     times = psutil.cpu_times()
     idle = times.idle + getattr(times, "iowait", 0.0)
     guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)  # already counted in user
-    return sum(times) - idle - guest
+    return float(sum(times) - idle - guest)
 
 
 def _our_seconds() -> float:

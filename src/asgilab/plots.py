@@ -22,7 +22,7 @@ __all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time"
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax  # type: ignore[return-value]
+        return ax.figure, ax  # type: ignore[return-value]  # a course Axes always belongs to a Figure, never a SubFigure
     fig, ax = plt.subplots(figsize=size, layout="constrained")
     plt.close(fig)  # Jupyter shows the returned figure once; do not show it a second time
     return fig, ax

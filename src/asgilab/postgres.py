@@ -61,7 +61,8 @@ class Postgres:
         self.requested_max, self.max_connections = max_connections, max_connections or 100
         self.statement_timeout, self.dsn, self.database = statement_timeout, "", COURSE
         self.directory, self.pid = Path(), 0  # our own server's folder and postmaster
-        self._admin_dsn, self._role, self._proc, self._parent_fd = "", "", None, -1
+        self._admin_dsn, self._role, self._parent_fd = "", "", -1
+        self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset, self._base = 0, {"sessions": 0, "xact_commit": 0}
 
     url = property(lambda self: self.dsn, doc="The same as ``dsn``: ``postgresql://USER:PASSWORD@127.0.0.1:PORT/DB``.")
@@ -180,7 +181,8 @@ class Postgres:
 
     def _wait_ready(self) -> None:
         pid_file, deadline = self.directory / "data" / "postmaster.pid", time.monotonic() + READY_TIMEOUT_S
-        while (code := self._proc.poll()) is None:  # type: ignore[union-attr]
+        assert self._proc is not None, "_wait_ready() follows _launch()"
+        while (code := self._proc.poll()) is None:
             lines = pid_file.read_text().splitlines() if pid_file.exists() else []
             if len(lines) >= 8 and lines[7].strip() == "ready":
                 self.pid = int(lines[0])
@@ -280,8 +282,8 @@ def _create_database(
             )
             conn.execute(f"ALTER DATABASE {name} SET statement_timeout = '{timeout}'")
         except psycopg.Error as exc:
-            if created:
-                conn.execute(f"DROP ROLE {role[0]}")  # type: ignore[index]
+            if created and role is not None:
+                conn.execute(f"DROP ROLE {role[0]}")
             raise PostgresError(f"cannot create database {name}: {str(exc).strip()}") from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -271,7 +271,7 @@ def _failed(run: Run) -> str:
 
 
 # Throughput and percentiles are of the successful requests ("(ok)"); "failed" says what they leave out.
-_COLUMNS = [
+_COLUMNS: list[tuple[str, Callable[[Run], object]]] = [
     ("run", lambda r: r.name),
     ("concurrency", lambda r: r.concurrency if r.rate is None else f"rate {r.rate:g}/s"),
     ("wall (s)", lambda r: f"{r.wall_s:.3f}"),

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import psutil
 
@@ -130,7 +130,7 @@ class Server:
             times = psutil.Process(self.pid).cpu_times()
         except psutil.NoSuchProcess:
             return 0.0
-        return times.children_user + times.children_system
+        return float(times.children_user + times.children_system)
 
     def logs(self) -> str:
         """Everything the server printed so far (stdout and stderr together)."""
@@ -139,7 +139,7 @@ class Server:
         fd = self._log.fileno()
         return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
-    def start(self) -> Server:
+    def start(self) -> Self:
         """Start and wait until *this* process answers HTTP; raise `ServerError` otherwise."""
         if self.running:
             return self
@@ -181,7 +181,7 @@ class Server:
             os.close(self._parent_fd)
             self._parent_fd = None
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -349,7 +349,7 @@ def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def _group_members(pid: int) -> list[psutil.Process]:

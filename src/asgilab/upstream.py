@@ -32,7 +32,7 @@ from asgilab.server import Server
 try:  # the faster parser when installed (uvicorn[standard]); the pure-Python one otherwise
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _BaseProtocol
 except ImportError:  # pragma: no cover - depends on what is installed
-    from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]  # either parser, one name
 
 __all__ = ["app", "Upstream", "serve_upstream", "ssl_context", "ca_file", "CountingProtocol"]
 
@@ -56,10 +56,10 @@ class _Counters:
 counters = _Counters()
 
 
-class CountingProtocol(_BaseProtocol):  # type: ignore[misc, valid-type]
+class CountingProtocol(_BaseProtocol):
     """uvicorn's HTTP protocol, counting connections and holding back each new one's first bytes."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio hands TCP protocols a Transport
         counters.connections_opened += 1
         counters.connections_open += 1
         counters.max_connections_open = max(counters.max_connections_open, counters.connections_open)
@@ -153,7 +153,8 @@ def _tls_files() -> tuple[str, str, str]:
             staging.rename(folder)  # atomic: of two processes racing, one set of files wins
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-    return tuple(str(path) for path in names)  # type: ignore[return-value]
+    ca_pem, cert_pem, key_pem = (str(path) for path in names)
+    return ca_pem, cert_pem, key_pem
 
 
 def ca_file() -> str:
