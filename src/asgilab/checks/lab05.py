@@ -1,0 +1,200 @@
+"""Lab 05 checks: a service on a real PostgreSQL, with one pool, no sync driver on the loop, sized to fit.
+
+    from asgilab.checks import lab05 as check
+    check.step1("lab05_db_app:app"), check.hint(1, level=2), check.solution(1)
+
+Each step starts a fresh PostgreSQL (`asgilab.postgres.serve_postgres`) and gives the app
+``DATABASE_URL``, ``MAX_CONNECTIONS`` and ``WORKERS``; step 3 serves it with 2 workers in `ShutdownProbe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import psutil
+
+from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, ms, served, tail
+from asgilab.checks.probe import TARGET_ENV, import_app
+from asgilab.load import load_sync
+from asgilab.postgres import Postgres, serve_postgres
+from asgilab.results import Run
+
+__all__ = ["hint", "solution", "step1", "step2", "step3"]
+
+MAX_CONNECTIONS, WORKERS = {1: 40, 2: 40, 3: 8}, 2  # per step, what the database accepts; step 3's workers
+ORDERS, REQUESTS, MAX_OPENED = "/orders/7", 100, 20  # step 1: at most 1 connection per 5 requests
+REPORT_S, CANARY_SHARE = 0.1, 0.3  # /report's query; /ping's median must stay under 30% of it
+LOAD, MARKER = {"timeout": 15, "deadline": 45}, "asgilab-lab05-shutdown "  # MARKER: ShutdownProbe's lines
+REFUSED = re.compile(r"TooManyConnections|too many clients|remaining connection slots|too many connections for role")
+TITLES = {
+    1: "Step 1: one pool, not a connection per request",
+    2: "Step 2: no sync driver on the event loop",
+    3: f"Step 3: {WORKERS} workers within {MAX_CONNECTIONS[3]} connections, nothing left open",
+}
+HINTS = Hints(
+    "lab05_database_pools.ipynb",
+    {
+        1: (
+            "Look at order() in lab05_db_app.py: what does every request open before its query, and when is it closed? The server counts each one.",
+            "The lifespan in lab05_pool.py makes an asyncpg pool and yields it as {'pool': pool}: each request sees it as request.state.pool; `async with pool.acquire() as conn:` borrows a connection and gives it back.",
+            "async with request.state.pool.acquire() as conn:\n    row = await conn.fetchrow(ORDER, order_id)",
+        ),
+        2: (
+            "Look at report() in lab05_report.py: which driver does it call, and is anything there awaited? While it waits for PostgreSQL, nothing else runs.",
+            "Either a plain `def report()` (FastAPI runs it in a worker thread) or an async driver: the app's asyncpg pool (request.state.pool and `await conn.fetchval(...)`), or psycopg's AsyncConnectionPool.",
+            "async with request.state.pool.acquire() as conn:\n    total = await conn.fetchval(REPORT)",
+        ),
+        3: (
+            "Two workers run two lifespans, so two pools: how many connections may they open together, against MAX_CONNECTIONS? And what does your lifespan do after `yield`?",
+            "POOL_SIZE from MAX_CONNECTIONS and WORKERS (integer division: every pool in every worker counts); `async with asyncpg.create_pool(...) as pool:` around the `yield` closes it at shutdown.",
+            'POOL_SIZE = max(1, MAX_CONNECTIONS // WORKERS)\n\nasync with asyncpg.create_pool(DSN, min_size=1, max_size=POOL_SIZE) as pool:\n    yield {"pool": pool}',
+        ),
+    },
+)
+hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
+
+
+# -- what the steps measure -------------------------------------------------------------
+@dataclass
+class Measured:
+    """One step's run, the connections the server authorized meanwhile, and the app's output."""
+
+    run: Run
+    opened: int
+    logs: str
+    reports: list[dict[str, Any]] | None = None  # step 3: one per worker whose lifespan shutdown ended
+
+
+def _env(pg: Postgres, workers: int) -> dict[str, str]:
+    return {"DATABASE_URL": pg.dsn, "MAX_CONNECTIONS": str(pg.max_connections), "WORKERS": str(workers)}
+
+
+def _measure(step: int, app: str, app_dir: AppDir, path: str, load: tuple[int, int], **options: Any) -> Measured:
+    workers = WORKERS if step == 3 else 1
+    probed = {"serve_app": "asgilab.checks.lab05:probe_app", "workers": workers} if step == 3 else {}
+    with serve_postgres(max_connections=MAX_CONNECTIONS[step]) as pg:
+        env = {**_env(pg, workers), TARGET_ENV: app}
+        with served(TITLES[step], app, app_dir, env, step=step, **probed) as server:
+            run = load_sync(server.url + path, *load, label=f"{path}, {workers} worker(s)", **{**LOAD, **options})
+            opened = pg.stats()["connections_opened"]
+    logs = server.logs()  # stopped: the output includes the shutdown
+    reports = [json.loads(line[len(MARKER) :]) for line in logs.splitlines() if line.startswith(MARKER)]
+    return Measured(run, opened, logs, reports if step == 3 else None)
+
+
+def measure_step1(app: str, app_dir: AppDir = None) -> Measured:
+    """100 requests to /orders/7, 10 at a time, counting the connections the server authorized."""
+    return _measure(1, app, app_dir, ORDERS, (REQUESTS, 10))
+
+
+def measure_step2(app: str, app_dir: AppDir = None) -> Measured:
+    """20 requests to /report, 10 at a time, while a canary polls /ping."""
+    return _measure(2, app, app_dir, "/report", (20, 10), probe="/ping")
+
+
+def measure_step3(app: str, app_dir: AppDir = None) -> Measured:
+    """200 requests to /orders/7, 40 at a time, 2 workers; a new TCP connection each, so both take a share."""
+    return _measure(3, app, app_dir, ORDERS, (200, 40), keepalive=False)
+
+
+# -- how the steps judge it (pure functions) --------------------------------------------
+def _answered(m: Measured, path: str) -> Criterion:
+    where = f"some {path} requests failed: the server's output above names the exception and the line."
+    before_shutdown = m.logs.split("Shutting down")[0]  # the last lines while it served, not its shutdown
+    return all_answered(m.run, f"GET {path} answers every request", before_shutdown, where)
+
+
+def judge_step1(m: Measured) -> list[Criterion]:
+    """Every request answered; the server authorized at most 1 connection per 5 requests."""
+    pooled = Criterion(
+        m.opened <= MAX_OPENED,
+        f"the server sees far fewer connections than requests (at most {MAX_OPENED} for {m.run.requests})",
+        f"{m.opened} connections authorized for {m.run.requests} requests",
+        "about one connection per request: look at where order() gets its connection, and how long it lives.",
+    )
+    return [_answered(m, ORDERS), pooled]
+
+
+def judge_step2(m: Measured) -> list[Criterion]:
+    """Every /report answered, and /ping's median wait under 30% of one report query."""
+    median, worst, limit = m.run.probe_p50_s, m.run.probe_max_s, CANARY_SHARE * REPORT_S
+    canary = Criterion(
+        m.run.probe_records != [] and median < limit,
+        f"/ping stays fast while /report runs (median under {ms(limit)}, {CANARY_SHARE:.0%} of one report query)",
+        f"/ping median {ms(median)}, worst {ms(worst)} over {len(m.run.probe_records)} pings",
+        "/ping waited about as long as a report query: something in report() waits for PostgreSQL while holding"
+        " the event loop. Look at which driver it calls, and how.",
+    )
+    return [_answered(m, "/report"), canary]
+
+
+def judge_step3(m: Measured) -> list[Criterion]:
+    """Every request answered, no connection refused, and no worker holding a connection after shutdown."""
+    refusals = [line.strip() for line in m.logs.splitlines() if REFUSED.search(line)]
+    refused = Criterion(
+        not refusals,
+        f"the database refuses no connection (it accepts {MAX_CONNECTIONS[3]} from the app)",
+        f"{len(refusals)} refusals in the server's output" + (f", e.g. {refusals[-1][:150]}" if refusals else ""),
+        f"with {WORKERS} workers the app asked for more connections than the database accepts: count what every"
+        " worker's pool may open, against MAX_CONNECTIONS.",
+    )
+    held = [report["open"] for report in m.reports or []]  # one per worker that finished its shutdown
+    closed = Criterion(
+        len(held) == WORKERS and not any(held),
+        "no worker holds a database connection once its lifespan shutdown ends",
+        f"connections still open per worker: {held}" if held else "no worker reported a shutdown",
+        f"a worker still held {max(held)} connection(s), each a backend on the server, after its lifespan ended:"
+        " look at what your lifespan does after `yield`."
+        if any(held)
+        else f"{len(held)} of {WORKERS} workers finished their lifespan shutdown; their last lines:\n{tail(m.logs)}",
+    )
+    return [_answered(m, ORDERS), refused, closed]
+
+
+# -- the steps: check.step1("lab05_db_app:app") measures, judges and returns the verdict --------
+step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab05_db_app:app")
+step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab05_db_app:app")
+step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab05_db_app:app")
+
+
+# -- inside the server's worker processes (step 3) ------------------------------------------
+async def open_db_connections(wait_s: float = 1.0) -> int:
+    """TCP connections this process holds to ``DATABASE_URL``'s port, after up to ``wait_s`` for them to close."""
+    port, deadline = urlsplit(os.environ["DATABASE_URL"]).port or 5432, time.monotonic() + wait_s
+    while True:
+        mine = [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == port]
+        if not mine or time.monotonic() > deadline:
+            return len(mine)
+        await asyncio.sleep(0.05)
+
+
+class ShutdownProbe:
+    """Serves the app unchanged; when its lifespan shutdown ends, prints the connections it still holds."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def spy(message: dict[str, Any]) -> None:
+            if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                report = {"pid": os.getpid(), "open": await open_db_connections(), "shutdown": message["type"]}
+                print(MARKER + json.dumps(report), flush=True)
+            await send(message)
+
+        await self.app(scope, receive, spy)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "probe_app":  # built only when a server process asks for it
+        return ShutdownProbe(import_app(os.environ[TARGET_ENV]))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
