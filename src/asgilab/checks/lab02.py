@@ -1,262 +1,199 @@
-"""Checks for lab 02, blocking pitfalls: each step serves the learner's app live and measures one endpoint.
+"""Lab 02 checks, blocking pitfalls: each step serves the learner's app live and measures one endpoint.
 
     from asgilab.checks import lab02 as check
-    check.step1("lab02_app:app")   # /orders: a sync helper that waits
-    check.step2("lab02_app:app")   # /rates: a sync HTTP call to the upstream (URL in UPSTREAM_URL)
-    check.step3("lab02_app:app")   # /login: password hashing on the event loop
-    check.step4("lab02_app:app")   # ruff's ASYNC rules find nothing left
-    check.hint(1)
-
-Every load step polls ``/ping`` while it runs (the canary). A free event loop answers it in a few
-milliseconds; a loop held by a blocking call makes it wait about as long as the call. The criteria
-are ratios to the endpoint's own duration, so they hold on a slow, busy laptop.
-"""
+    check.step1("lab02_app:app")  # /orders, step2: /rates (upstream in UPSTREAM_URL), step3: /login
+    check.step4("lab02_app:app")  # ruff's ASYNC rules find nothing in lab02_*.py; step5: /export (transfer)
+    check.hint(1), check.hint(1, level=2), check.solution(1)
+Load steps poll ``/ping`` (the canary): a loop held by a blocking call makes it wait as long as the call."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from asgilab.checks import CheckFailed, Criterion, Feedback, hints, not_started, verdict
+import httpx
+
+from asgilab.checks import AppDir, Criterion, Hints, all_answered, app_error, make_step, ms, served, served_together
+from asgilab.checks.criteria import waits_at_least
 from asgilab.load import load_sync
 from asgilab.results import Run
-from asgilab.server import Server, ServerError, serve
+from asgilab.upstream import serve_upstream
 
-__all__ = ["UPSTREAM_ENV", "CheckFailed", "hint", "ruff_async", "step1", "step2", "step3", "step4"]
+__all__ = ["UPSTREAM_ENV", "hint", "ruff_async", "solution", "step1", "step2", "step3", "step4", "step5"]
 
 UPSTREAM_ENV = "UPSTREAM_URL"  # the variable the learner's app reads the upstream's base URL from
-APP = "lab02_app:app"
-WAIT_S = 0.1  # what /orders' helper and the upstream call each take
-CANARY_SHARE = 0.3  # /ping's median wait must stay under this share of one call of the endpoint
+WAIT_S, CANARY_SHARE, AT_ONCE, PEAK = 0.1, 0.3, 20, 7  # a call; /ping's bound per call; requests; upstream peak
 LOAD = {"probe": "/ping", "timeout": 15.0, "deadline": 45.0}
-NO_UPSTREAM = {UPSTREAM_ENV: "http://127.0.0.1:9"}  # steps that do not call the upstream still set the variable
+KEEP = "keep load_order_history() as it is: it stands for a database driver you cannot change."
+NO_UPSTREAM = {UPSTREAM_ENV: "http://127.0.0.1:9"}  # steps that do not call the upstream still set it
+STEPS = ("/orders", "/rates", "/login", "ruff --select ASYNC", "/export")  # what each step checks
+TITLES = {n: f"Step {n}: {what}" for n, what in enumerate(STEPS, 1)}
+SHAPES = {  # an exception the server logged -> what is wrong with the code a learner likely wrote
+    "object is not callable": "the worker thread was handed the result of a call, not a function: the call ran on the event loop first, then its result went to the thread.",
+    "got an unexpected keyword argument": "a keyword argument went to the function that starts the thread, not to the function it runs: read the exception above.",
+    "'coroutine' object has no attribute": "a coroutine was used as if it were its result: an async call that nothing awaited.",
+    "'State' object has no attribute": "request.state has no such attribute: only what the app's lifespan yields (a dict) appears there.",
+}
+# fmt: off
+HINTS = Hints("lab02_blocking_pitfalls.ipynb", {  # per step: where to look, which tool or API, the key lines
+    1: ("orders() calls load_order_history(). Read that helper: what does it do for 100 ms, and does it `await`?",
+        "`anyio.to_thread.run_sync(function, *args)` runs a sync function in a worker thread and awaits it; a plain `def` handler runs in FastAPI's thread pool.",
+        "history = await anyio.to_thread.run_sync(load_order_history, customer)"),
+    2: ("rates() calls the upstream with requests.get: is that client synchronous, and what does the loop do while it waits?",
+        "httpx.AsyncClient, opened once in the app's lifespan (`yield {'client': client}`) and read in the handler as request.state.client.",
+        "async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=10) as client:\n    yield {'client': client}  # lab02_app.py's lifespan\nresponse = await request.state.client.get('/delay?ms=100')  # in rates(request: Request)"),
+    3: ("login() calls hash_password(): PBKDF2 with 600 000 iterations, CPU work in C that never awaits.",
+        "A worker thread: `anyio.to_thread.run_sync`. hashlib releases the GIL while it hashes, so the loop keeps answering.",
+        "digest = await anyio.to_thread.run_sync(hash_password, password)"),
+    4: ("Run the ruff cell: each finding names a file, a line and a rule (ASYNC210: a blocking HTTP call inside `async def`).",
+        "`python -m ruff check --select ASYNC lab02_*.py`; ruff reads one function at a time, so it misses waits hidden in helpers.",
+        "Fix each line it names as in steps 1-3, run that module's cell again, then this check."),
+    5: ("export() builds a CSV, then compresses it: time gzip.compress on that CSV in a cell. ruff has no rule for it.",
+        "zlib (under gzip) releases the GIL while it compresses: a worker thread frees the loop. `anyio.to_thread.run_sync` takes positional arguments only: `functools.partial` carries the keyword.",
+        "body = await anyio.to_thread.run_sync(functools.partial(gzip.compress, csv, compresslevel=6))"),
+})
+# fmt: on
+hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
 
 
-def _ms(seconds: float) -> str:
-    return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+@dataclass
+class Measured:  # steps 1-3 and 5: requests at once to `path` with /ping polled (3, 5: after 2 timed alone)
+    step: int
+    path: str
+    run: Run  # steps 3, 5: the alone run when it failed, as no burst was sent then
+    logs: str = ""
+    alone: Run | None = None  # steps 3 and 5: two requests one at a time, before the burst
+    peak: int = 0  # step 2: the most upstream calls in flight at once
+    unzipped: bytes | None = None  # step 5: the start of one export, gunzipped (None: not gzip)
+    look = property(lambda self: HINTS.ladder[self.step][0])  # where to look: hint level 1
 
 
-@contextlib.contextmanager
-def _served(title: str, app: str, app_dir: str | os.PathLike[str] | None, env: dict[str, str]) -> Iterator[Server]:
-    """Serve the learner's app for one step; if it does not start, the step fails with its last lines."""
-    try:
-        with serve(app, app_dir=app_dir, env=env) as server:
-            yield server
-    except ServerError as exc:
-        raise CheckFailed(Feedback(title, [not_started(app, exc)])) from None
+@dataclass
+class Lint:  # step 4: what ruff found in the app's modules (code None: the app's module does not exist)
+    path: Path
+    named: str  # how a command line names the files, e.g. lab02_*.py
+    code: int | None
+    findings: list[str]
 
 
-def _all_ok(run: Run, path: str, extra_advice: str = "") -> Criterion:
-    kinds = ", ".join(f"{kind}: {count}" for kind, count in run.error_kinds.items())
-    return Criterion(
-        run.ok == len(run.records),
-        f"every {path} request succeeds",
-        f"{run.ok}/{len(run.records)} ok" + (f" (errors: {kinds})" if kinds else ""),
-        f"some {path} requests failed; open {path} once (e.g. httpx.get) to see the error, "
-        f"or read the server's traceback in server.logs(){extra_advice}",
-    )
+def _measure(step: int, path: str, app: str, app_dir: AppDir, env: dict[str, str] = NO_UPSTREAM) -> Measured:
+    """Steps 1-2: 20 requests at once; steps 3 and 5: 2 one at a time, then 4 at once; /ping polled."""
+    with served(TITLES[step], app, app_dir, env, step=step) as server:
+        url, name = server.url + path, path.split("?")[0]
+        alone = load_sync(url, 2, 1, timeout=15.0, deadline=45.0, label=f"{name} alone") if step in (3, 5) else None
+        n = AT_ONCE if alone is None else 4
+        run = load_sync(url, n, n, label=name, **LOAD) if alone is None or alone.ok else alone
+        body = httpx.get(url, timeout=15.0, trust_env=False).content if step == 5 and run is not alone else b""
+    unzipped = zlib.decompressobj(31).decompress(body[:4096])[:60] if body[:2] == b"\x1f\x8b" else None
+    return Measured(step, name, run, server.logs(), alone, unzipped=unzipped)
 
 
-def _overlap(run: Run, path: str, call_s: float, min_speedup: float, advice: str) -> Criterion:
-    serial = len(run.records) * call_s
-    speedup = run.served_at_once(call_s)
-    return Criterion(
-        speedup >= min_speedup,
-        f"{len(run.records)} concurrent {path} requests are served together (at least {min_speedup:g} at once on average)",
-        f"they took {run.wall_s:.2f} s, {speedup:.1f} at once on average (one at a time: {serial:.1f} s)",
-        advice,
-    )
+def measure_step1(app: str, app_dir: AppDir = None) -> Measured:
+    return _measure(1, "/orders?customer=7", app, app_dir)
 
 
-def _canary(run: Run, path: str, call_s: float, advice: str = "", measured_alone: bool = False) -> Criterion:
-    median, worst = run.probe_p50_s, run.probe_max_s
-    limit = CANARY_SHARE * call_s
-    one_call = f"one {path} alone, which took {_ms(call_s)}" if measured_alone else f"one {path} call"
-    return Criterion(
-        not math.isnan(median) and median < limit,
-        f"/ping stays fast while {path} runs (median under {_ms(limit)}: {CANARY_SHARE:.0%} of {one_call})",
-        f"/ping median {_ms(median)}, worst {_ms(worst)} over {len(run.probe_records)} pings",
-        f"/ping waited as long as a {path} call or longer: {path} holds the event loop, so every other "
-        "endpoint waits too. " + advice,
-    )
+def measure_step2(app: str, app_dir: AppDir = None) -> Measured:
+    with serve_upstream() as up:
+        m = _measure(2, "/rates", app, app_dir, {UPSTREAM_ENV: up.url})
+        m.peak = up.stats()["max_in_flight"]
+    return m
 
 
-# -- step 1: /orders ---------------------------------------------------------------------------
-def step1(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """/orders: 20 concurrent requests overlap, and /ping stays fast meanwhile."""
-    title = "Step 1 - /orders"
-    advice = (
-        "Something inside orders(), or a function it calls, waits without `await`. Read "
-        "load_order_history(): a sync call there freezes every request. Run it in a worker thread "
-        "(`await anyio.to_thread.run_sync(load_order_history, customer)`) or make the handler a plain `def`."
-    )
-    with _served(title, app, app_dir, NO_UPSTREAM) as server:
-        run = load_sync(server.url + "/orders?customer=7", 20, 20, label="/orders", **LOAD)
-    criteria = [
-        _all_ok(run, "/orders"),
-        _overlap(run, "/orders", WAIT_S, 2.5, "/orders served its callers one at a time. " + advice),
-        _canary(run, "/orders", WAIT_S),
-    ]
-    return verdict(Feedback(title, criteria, [run]))
+def measure_step3(app: str, app_dir: AppDir = None) -> Measured:
+    return _measure(3, "/login", app, app_dir)
 
 
-# -- step 2: /rates ----------------------------------------------------------------------------
-def step2(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """/rates: 20 concurrent calls to a 100 ms upstream overlap (wall < half of serial), and the
-    upstream sees them in flight together."""
-    import httpx
-
-    from asgilab.upstream import serve_upstream
-
-    title = "Step 2 - /rates"
-    n = 20
-    advice = (
-        "requests.get() is a synchronous client: inside `async def` it holds the event loop until the "
-        "upstream answers, so the upstream gets one call at a time. Use an async client: one "
-        "httpx.AsyncClient opened in the app's lifespan and `await client.get(...)` in the handler "
-        "(or make the handler a plain `def`)."
-    )
-    with serve_upstream() as up, _served(title, app, app_dir, {UPSTREAM_ENV: up.url}) as server:
-        httpx.post(up.url + "/stats/reset", timeout=5, trust_env=False)
-        run = load_sync(server.url + "/rates", n, n, label="/rates", **LOAD)
-        peak = httpx.get(up.url + "/stats", timeout=5, trust_env=False).json()["max_in_flight"]
-    criteria = [
-        _all_ok(run, "/rates", f"; the upstream's base URL is in the environment variable {UPSTREAM_ENV}"),
-        _overlap(run, "/rates", WAIT_S, 2.0, "/rates called the upstream one request at a time. " + advice),
-        Criterion(
-            peak >= n / 3,
-            f"the upstream sees the calls together (at least {math.ceil(n / 3)} in flight at once)",
-            f"at most {peak} upstream call(s) in flight at once",
-            "the app sent its upstream calls one after another. " + advice,
-        ),
-        _canary(run, "/rates", WAIT_S),
-    ]
-    return verdict(Feedback(title, criteria, [run]))
-
-
-# -- step 3: /login ----------------------------------------------------------------------------
-def step3(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """/login: /ping stays fast while 4 logins hash their passwords."""
-    title = "Step 3 - /login"
-    n = 4
-    advice = (
-        "hash_password() runs PBKDF2, a deliberately slow hash, on the event loop. hashlib releases the "
-        "GIL while it hashes, so a worker thread frees the loop: "
-        "`await anyio.to_thread.run_sync(hash_password, password)` (or a plain `def` handler)."
-    )
-    with _served(title, app, app_dir, NO_UPSTREAM) as server:
-        alone = load_sync(server.url + "/login", 2, 1, timeout=15.0, deadline=45.0, label="/login alone")
-        run = load_sync(server.url + "/login", n, n, label="/login", **LOAD) if alone.ok else None
-    if run is None:
-        return verdict(Feedback(title, [_all_ok(alone, "/login")], [alone]))
-    call_s = min(alone.latencies)  # the faster of two: the first request may pay one-off costs
-    criteria = [_all_ok(run, "/login"), _canary(run, "/login", call_s, advice, measured_alone=True)]
-    return verdict(Feedback(title, criteria, [alone, run]))
-
-
-# -- step 4: ruff ------------------------------------------------------------------------------
-def _module_file(app: str, app_dir: str | os.PathLike[str] | None) -> Path:
-    module = app.split(":", 1)[0]
-    return Path(app_dir if app_dir is not None else Path.cwd()) / (module.replace(".", "/") + ".py")
-
-
-def _learner_files(path: Path) -> tuple[str, list[Path]]:
-    """What step 4 lints: the app's module and every module beside it that shares its prefix
-    (``lab02_app.py``: every ``lab02_*.py``, as the lab writes the service as several modules);
-    returns how to name them in a command line, and the files."""
-    prefix = path.stem.split("_", 1)[0]
-    if "_" not in path.stem:
-        return path.name, [path]
-    return f"{prefix}_*.py", sorted({path, *path.parent.glob(f"{prefix}_*.py")})
+def measure_step5(app: str, app_dir: AppDir = None) -> Measured:
+    return _measure(5, "/export", app, app_dir)
 
 
 def ruff_async(*paths: str | os.PathLike[str]) -> tuple[int, list[str]]:
     """Run ``ruff check --select ASYNC`` on files; return its exit code and its findings."""
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-    command = [
-        sys.executable,
-        "-m",
-        "ruff",
-        "check",
-        "--isolated",
-        "--no-cache",
-        "--select",
-        "ASYNC",
-        "--output-format",
-        "concise",
-        *map(str, paths),
-    ]
-    done = subprocess.run(
-        command, check=False, capture_output=True, text=True, timeout=60, env={**env, "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select=ASYNC", "--color=never"]
+    command += ["--output-format=concise", *map(str, paths)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    return done.returncode, re.findall(r"^.*: ASYNC\d+ .*$", done.stdout + done.stderr, re.M)
+
+
+def measure_step4(app: str, app_dir: AppDir = None) -> Lint:
+    """Lint the app's module and every module beside it sharing its prefix (``lab02_app``: ``lab02_*.py``)."""
+    path = Path(app_dir if app_dir is not None else Path.cwd()) / (app.split(":")[0].replace(".", "/") + ".py")
+    named = path.stem.split("_", 1)[0] + "_*.py"
+    found = ruff_async(*sorted({path, *path.parent.glob(named)})) if path.exists() else (None, [])
+    return Lint(path, named, *found)
+
+
+# -- how the steps judge it (pure functions) ---------------------------------------------------
+def _answered(run: Run, path: str, logs: str, where: str = "") -> Criterion:
+    shape = next((why for found, why in SHAPES.items() if found in app_error(logs)), "")
+    where = shape or where or f"some {path} requests failed: the server's last lines above name the exception."
+    return all_answered(run, f"every {path} request succeeds", logs, where)
+
+
+def _canary(m: Measured, call_s: float, alone: bool = False) -> Criterion:
+    run, path = m.run, m.path
+    median, limit = run.probe_p50_s, CANARY_SHARE * call_s
+    one = f"one {path} alone, which took {ms(call_s)}" if alone else f"one {path} call"
+    return Criterion(
+        not math.isnan(median) and median < limit,
+        f"/ping stays fast while {path} runs (median under {ms(limit)}: {CANARY_SHARE:.0%} of {one})",
+        f"/ping median {ms(median)}, worst {ms(run.probe_max_s)} over {len(run.probe_records)} pings",
+        f"/ping waited about as long as a {path} call: {path} holds the event loop, so every endpoint waits. {m.look}",
     )
-    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-    return done.returncode, [line for line in text.splitlines() if re.search(r": ASYNC\d+ ", line)]
 
 
-def _finding(line: str) -> str:
-    """A finding of ruff's concise output as "lab02_rates.py:14: ASYNC210 ...": its file's name, not its path."""
-    found = re.match(r"(.+?\.py):(\d+):\d+: (.*)", line)
-    return f"{Path(found[1]).name}:{found[2]}: {found[3]}" if found else line
+def judge_step1(m: Measured) -> list[Criterion]:
+    """Every /orders answered, each waits on the helper, at least 2.5 served at once, /ping fast meanwhile."""
+    serial = served_together(m.run, WAIT_S, 2.5, "/orders served its callers (nearly) one at a time. " + m.look)
+    waits = waits_at_least(m.run, WAIT_S, KEEP)
+    return [_answered(m.run, m.path, m.logs), waits, serial, _canary(m, WAIT_S)]
 
 
-def step4(app: str = APP, app_dir: str | os.PathLike[str] | None = None) -> Feedback:
-    """ruff's ASYNC rules find no blocking call left in the app's modules (``lab02_*.py`` beside it)."""
-    title = "Step 4 - ruff --select ASYNC"
-    path = _module_file(app, app_dir)
-    if not path.exists():
-        return verdict(
-            Feedback(
-                title,
-                [
-                    Criterion(
-                        False, "the app's module exists", f"no file {path}", "run the cell that writes lab02_app.py"
-                    )
-                ],
-            )
-        )
-    named, files = _learner_files(path)
-    code, findings = ruff_async(*files)
-    shown = "; ".join(_finding(line) for line in findings[:3]) or "none"
-    criteria = [
-        Criterion(
-            code == 0 and not findings,
-            f"`ruff check --select ASYNC {named}` finds nothing",
-            (f"{len(findings)} finding(s): {shown}" if findings else "no finding")
-            if findings or code == 0
-            else f"ruff exited with code {code}",
-            "each finding names a line and a rule: ASYNC210 is a blocking HTTP call, ASYNC251 a time.sleep, "
-            "ASYNC230 an open(), all inside `async def`. Fix them as in steps 1-3.",
-        )
-    ]
-    return verdict(Feedback(title, criteria))
+def judge_step2(m: Measured) -> list[Criterion]:
+    """Every /rates answered, at least 2 at once, the upstream sees 7 in flight, /ping fast meanwhile."""
+    url = f"the upstream's base URL is in the environment variable {UPSTREAM_ENV}; the server's last lines name the exception."
+    serial = served_together(m.run, WAIT_S, 2.0, "/rates called the upstream one request at a time. " + m.look)
+    what = f"the upstream sees the calls together (at least {PEAK} in flight at once)"
+    seen = f"at most {m.peak} upstream call(s) in flight at once"
+    peak = Criterion(m.peak >= PEAK, what, seen, "the app sent its upstream calls one after another. " + m.look)
+    return [_answered(m.run, m.path, m.logs, url), serial, peak, _canary(m, WAIT_S)]
 
 
-_HINTS = {
-    1: "/orders calls load_order_history(). Read that function: what does it do for 100 ms, and does it "
-    "`await`? A sync call inside `async def` holds the whole event loop. Run it in a worker thread with "
-    "`history = await anyio.to_thread.run_sync(load_order_history, customer)`, or declare the handler with "
-    "plain `def` so FastAPI runs it in its thread pool.",
-    2: "/rates uses requests.get, a synchronous HTTP client. Open one httpx.AsyncClient for the app's "
-    "lifetime in a lifespan (`async with httpx.AsyncClient(base_url=UPSTREAM_URL) as client: "
-    "yield {'client': client}`), then `await request.state.client.get('/delay?ms=100')` in a handler that "
-    f"takes `request: Request`. Keep reading the upstream's address from {UPSTREAM_ENV}.",
-    3: "/login calls hash_password(), PBKDF2 with 600 000 iterations: CPU work in C that takes a good "
-    "fraction of a second and never awaits. hashlib releases the GIL while it hashes, so "
-    "`digest = await anyio.to_thread.run_sync(hash_password, password)` keeps the loop free: /ping and every "
-    "other endpoint keep answering. Concurrent logins in worker threads then also hash side by side, up to "
-    "one per free core; pure-Python CPU work would only take turns holding the GIL.",
-    4: "Run the ruff cell (or `python -m ruff check --select ASYNC lab02_*.py` in a terminal). Each line "
-    "names a file, a line and a rule, e.g. ASYNC210 (blocking HTTP call in async def). ruff only sees calls "
-    "written directly in an `async def`: it did not see the waits hidden in /orders' and /login's helpers.",
-}
+def judge_step3(m: Measured) -> list[Criterion]:
+    """Steps 3, 5: all answered, /ping's median under 30% of one call alone; step 5: the export is still a .csv.gz."""
+    if m.alone is None or m.run is m.alone:  # it failed alone: no burst was sent
+        return [_answered(m.run, m.path, m.logs)]
+    call_s = min(m.alone.latencies)  # the faster of two: the first request may pay one-off costs
+    criteria = [_answered(m.run, m.path, m.logs), _canary(m, call_s, alone=True)]
+    if m.path == "/export":
+        ok = bool(m.unzipped and m.unzipped.startswith(b"order_id,"))
+        shown = f"gzip of {m.unzipped!r}..." if m.unzipped is not None else "not gzip data"
+        look = "look at what export() returns: the CSV, gzipped, as the body."
+        criteria.append(Criterion(ok, "GET /export answers the orders CSV, gzipped", shown, look))
+    return criteria
 
 
-def hint(step: int) -> str:
-    """A hint for ``step`` (1-4)."""
-    return hints(_HINTS, step)
+def judge_step4(m: Lint) -> list[Criterion]:
+    """`ruff check --select ASYNC` finds nothing in the app's modules."""
+    if m.code is None:
+        return [Criterion(False, "the app's module exists", f"no file {m.path}", f"run the cell writing {m.path.name}")]
+    names = [re.sub(r"^(?:.*[/\\])?(\S+?\.py):(\d+):\d+:", r"\1:\2:", line) for line in m.findings]
+    found = f"{len(names)} finding(s): {'; '.join(names[:3])}" if names else "no finding"
+    look = "each finding names a file, a line and a rule (ASYNC210: a blocking HTTP call, ASYNC251: time.sleep, ASYNC230: open(), each inside `async def`): look at that line."
+    measured = found if names or m.code == 0 else f"ruff exited with code {m.code}"
+    what = f"`ruff check --select ASYNC {m.named}` finds nothing"
+    return [Criterion(m.code == 0 and not names, what, measured, look)]
+
+
+step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab02_app:app")
+step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab02_app:app")
+step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab02_app:app")
+judge_step5 = judge_step3  # step 3's criteria, and the export is still the CSV
+step4 = make_step(4, TITLES[4], measure_step4, judge_step4, "lab02_app:app")
+step5 = make_step(5, TITLES[5], measure_step5, judge_step5, "lab02_app:app")
