@@ -15,6 +15,7 @@ import threading
 import time
 
 GRACE_S = 2.0
+PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # which inherited pipe end to watch (set by `asgilab.serve`)
 
 
 def _end_group_when_parent_dies(fd: int) -> None:
@@ -30,8 +31,6 @@ def _end_group_when_parent_dies(fd: int) -> None:
 
 
 def main() -> None:
-    from asgilab.server import PARENT_FD_ENV
-
     fd = os.environ.pop(PARENT_FD_ENV, None)
     if fd is not None:
         threading.Thread(target=_end_group_when_parent_dies, args=(int(fd),), daemon=True).start()

@@ -23,7 +23,6 @@ import io
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -31,8 +30,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from asgilab.load import check_loopback
-from asgilab.machine import server_cpu
+from asgilab.loopback import check_loopback
+from asgilab.machine import reaped_children_cpu_s, server_cpu
 from asgilab.results import Record, Run
 
 __all__ = ["TOOLS", "ToolMissing", "WrkRun", "available", "hey", "require", "wrk"]
@@ -144,11 +143,6 @@ class WrkRun:
         return f"<WrkRun {self.summary()}>"
 
 
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # child processes that ended and were waited for
-    return usage.ru_utime + usage.ru_stime
-
-
 def _run_tool(args: list[str], bound_s: float) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(
@@ -216,9 +210,9 @@ def wrk(
             script.name,
             url,
         ]
-        cpu_before = _children_cpu_s()
+        cpu_before = reaped_children_cpu_s()
         result = _run_tool(args, seconds + timeout_s)
-        cpu_s = _children_cpu_s() - cpu_before  # wrk's own CPU (another child ending meanwhile would count too)
+        cpu_s = reaped_children_cpu_s() - cpu_before  # wrk's own CPU (another child ending meanwhile would count too)
     finally:
         os.unlink(script.name)
     run = parse_wrk(result.stdout, url=url, connections=connections, threads=threads, duration=seconds, label=label)

@@ -16,15 +16,15 @@ shared ``AsyncClient`` each, so the course can show what the tool itself costs.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
+from asgilab.loopback import check_loopback
 from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
 
@@ -77,25 +77,6 @@ ENGINES: dict[str, Engine] = {
     "httpx2": _httpx_engine("httpx2"),
     "httpx": _httpx_engine("httpx"),
 }
-
-
-def check_loopback(url: str, allow_remote: bool = False) -> None:
-    """Refuse any host but this machine's loopback unless ``allow_remote`` is given."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
-    if allow_remote:
-        return
-    host = parts.hostname
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(
-            f"refusing to send load to {host!r}: the course loads only this machine's loopback"
-            " (127.0.0.1, ::1, localhost). Pass allow_remote=True only for a server you own."
-        )
 
 
 async def load(

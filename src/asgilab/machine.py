@@ -31,7 +31,17 @@ import psutil
 if TYPE_CHECKING:
     from asgilab.results import Run
 
-__all__ = ["CpuWatch", "ServerCpu", "Speedup", "cpu_watch", "server_cpu", "speedup", "usable_cores"]
+__all__ = [
+    "CpuWatch",
+    "ServerCpu",
+    "Speedup",
+    "cpu_watch",
+    "process_cpu_s",
+    "reaped_children_cpu_s",
+    "server_cpu",
+    "speedup",
+    "usable_cores",
+]
 
 FREE_CORE_OTHERS = 0.5  # other programs kept fewer cores than this busy: a second core was free
 SAME_SPEED_CPU_RATIO = 1.25  # a request's CPU time within this factor in both runs: same core speed
@@ -128,17 +138,28 @@ def _machine_seconds() -> float:
     return float(sum(times) - idle - guest)
 
 
+def process_cpu_s(proc: psutil.Process, reaped: bool = False) -> float:
+    """CPU seconds (user + system) a process used so far; with ``reaped``, also the children it has
+    waited for (a server's workers that exited)."""
+    t = proc.cpu_times()
+    return t.user + t.system + (t.children_user + t.children_system if reaped else 0.0)
+
+
+def reaped_children_cpu_s() -> float:
+    """CPU seconds of this process's children that exited and were waited for (wrk, hey, servers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _our_seconds() -> float:
     # This process, the children it has reaped (with their reaped descendants: a stopped server's
     # workers), and every live descendant with what it has reaped itself.
-    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = time.process_time() + reaped.ru_utime + reaped.ru_stime
+    total = time.process_time() + reaped_children_cpu_s()
     for child in psutil.Process().children(recursive=True):
         try:
-            t = child.cpu_times()
+            total += process_cpu_s(child, reaped=True)
         except psutil.NoSuchProcess:
             continue
-        total += t.user + t.system + t.children_user + t.children_system
     return total
 
 

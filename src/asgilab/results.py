@@ -6,7 +6,7 @@ import html
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -235,9 +235,6 @@ class Run:
                 probe_max_s=self.probe_max_s,
             )
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-
-    def records_as_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(r) for r in self.records]
 
     def summary(self) -> str:
         """One line a learner can read aloud."""

@@ -13,7 +13,6 @@ end of the Python process that started it, even a ``kill -9`` of a Jupyter kerne
 from __future__ import annotations
 
 import atexit
-import ipaddress
 import os
 import signal
 import socket
@@ -27,12 +26,15 @@ from typing import Any, Self
 
 import psutil
 
+from asgilab._launch import PARENT_FD_ENV
+from asgilab.loopback import is_loopback
+from asgilab.machine import process_cpu_s
+
 __all__ = ["Server", "ServerError", "serve", "stop_all", "running_servers"]
 
 STARTUP_TIMEOUT_S = 8.0  # plus at most FAILED_STOP_GRACE_S: a failed start is reported within 10 s
 STOP_GRACE_S = 3.0
 FAILED_STOP_GRACE_S = 1.0
-PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # tells `_launch` which pipe end to watch
 LOG_TAIL_LINES = 25
 
 _running: set[Server] = set()
@@ -61,7 +63,7 @@ class Server:
     ) -> None:
         if ":" not in app:
             raise ValueError(f"app must look like 'module:attribute', e.g. 'lab02_app:app'; got {app!r}")
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise ValueError(f"course servers bind to loopback only (127.0.0.1, ::1); got host {host!r}")
         if server not in _READY_MARKERS:
             raise ValueError(f"server must be one of {sorted(_READY_MARKERS)}, got {server!r}")
@@ -119,18 +121,17 @@ class Server:
         found = {}
         for proc in _group_members(self.process.pid):
             try:
-                times = proc.cpu_times()
+                found[proc.pid] = process_cpu_s(proc)
             except psutil.NoSuchProcess:
                 continue
-            found[proc.pid] = times.user + times.system
         return found
 
     def _reaped_children_cpu(self) -> float:
         try:
-            times = psutil.Process(self.pid).cpu_times()
+            leader = psutil.Process(self.pid)
+            return process_cpu_s(leader, reaped=True) - process_cpu_s(leader)
         except psutil.NoSuchProcess:
             return 0.0
-        return float(times.children_user + times.children_system)
 
     def logs(self) -> str:
         """Everything the server printed so far (stdout and stderr together)."""
@@ -315,7 +316,7 @@ def serve(app: str, *, workers: int = 1, **options: Any) -> Server:
     ``access_log=False`` (logging every request slows the server down).
     ``server="gunicorn"`` runs gunicorn instead (Unix only), e.g. ``worker_class="gthread", threads=8``.
     Also: ``port`` (default: a free one), ``app_dir`` (default: the current directory),
-    ``env`` (extra environment variables), ``startup_timeout`` (seconds, default 10).
+    ``env`` (extra environment variables), ``startup_timeout`` (seconds, default 8; a failed start is reported within 10).
     """
     return Server(app, workers=workers, **options)
 
@@ -334,15 +335,6 @@ def stop_all() -> int:
 
 
 atexit.register(stop_all)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _free_port(host: str) -> int:

@@ -78,10 +78,10 @@ def _env(pg: Postgres, workers: int) -> dict[str, str]:
 
 def _measure(step: int, app: str, app_dir: AppDir, path: str, load: tuple[int, int], **options: Any) -> Measured:
     workers = WORKERS if step == 3 else 1
-    probed = {"serve_app": "asgilab.checks.lab05:probe_app", "workers": workers} if step == 3 else {}
+    probe_app = "asgilab.checks.lab05:probe_app" if step == 3 else None
     with serve_postgres(max_connections=MAX_CONNECTIONS[step]) as pg:
         env = {**_env(pg, workers), TARGET_ENV: app}
-        with served(TITLES[step], app, app_dir, env, step=step, **probed) as server:
+        with served(TITLES[step], app, app_dir, env, step=step, serve_app=probe_app, workers=workers) as server:
             run = load_sync(server.url + path, *load, label=f"{path}, {workers} worker(s)", **{**LOAD, **options})
             opened = pg.stats()["connections_opened"]
     logs = server.logs()  # stopped: the output includes the shutdown
@@ -182,16 +182,13 @@ class ShutdownProbe:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            return await self.app(scope, receive, send)
-
         async def spy(message: dict[str, Any]) -> None:
             if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 report = {"pid": os.getpid(), "open": await open_db_connections(), "shutdown": message["type"]}
                 print(MARKER + json.dumps(report), flush=True)
             await send(message)
 
-        await self.app(scope, receive, spy)
+        await self.app(scope, receive, spy if scope["type"] == "lifespan" else send)
 
 
 def __getattr__(name: str) -> Any:
