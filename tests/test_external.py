@@ -36,7 +36,8 @@ def demo():
 
 def test_parse_wrk_reads_the_hook_line():
     run = external.parse_wrk(WRK_OUTPUT, url="http://127.0.0.1:8000/hello", connections=10, duration=1)
-    assert run.requests == 4507 and run.ok == 4500 and run.errors["status"] == 7
+    assert run.completed == 4507 and run.ok == 4500 and run.error_kinds["status"] == 7
+    assert run.errors == 7 and run.requests == run.ok + run.errors  # shaped like Run
     assert run.wall_s == pytest.approx(1.005671)
     assert run.p50_s == pytest.approx(0.001815) and run.p99_s == pytest.approx(0.012496)
     assert run.max_s == pytest.approx(0.023415) and run.mean_s == pytest.approx(0.0025824)
@@ -99,7 +100,7 @@ def test_missing_tool_names_the_install_command(monkeypatch):
 def test_wrk_measures_a_live_server(demo):
     run = external.wrk(demo.url + "/hello", duration=1, connections=4, label="wrk hello")
     assert run.name == "wrk hello" and run.requests > 50
-    assert run.errors == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    assert run.error_kinds == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0} and run.errors == 0
     assert 0.9 < run.wall_s < 3 and run.throughput_rps > 50
     assert 0 < run.p50_s <= run.p90_s <= run.p99_s <= run.max_s < 5
     assert not math.isnan(run.mean_s)
@@ -109,7 +110,7 @@ def test_wrk_measures_a_live_server(demo):
 @needs_wrk
 def test_wrk_counts_error_statuses(demo):
     run = external.wrk(demo.url + "/no-such-page", duration=1, connections=2)
-    assert run.requests > 0 and run.errors["status"] == run.requests and run.ok == 0
+    assert run.completed > 0 and run.error_kinds["status"] == run.completed and run.ok == 0
 
 
 @needs_wrk

@@ -85,9 +85,11 @@ def require(tool: str) -> str:
 class WrkRun:
     """What one ``wrk`` run measured, as plain numbers (seconds, requests per second).
 
-    It has the attributes `asgilab.plots.compare` reads (``name``, ``wall_s``, ``throughput_rps``,
-    ``p50_s``, ``p90_s``, ``p99_s``, ``max_s``, ``mean_s``), so it can stand next to `Run` bars.
-    wrk counts a request with a non-2xx/3xx answer in ``requests`` and in ``errors["status"]``.
+    Where it shares a name with `Run` it means the same (`asgilab.results.RunLike`): ``requests``
+    were sent, ``ok`` answered 2xx/3xx, ``errors`` failed (their kinds in ``error_kinds``: wrk's
+    ``status`` for other answers, ``connect``/``read``/``write``/``timeout`` for socket errors), and
+    ``throughput_rps`` and the percentiles are of the ``ok`` ones, so it can stand next to `Run` bars.
+    ``completed`` is wrk's own count: requests that got an answer, of any status.
     ``cpu_s`` is the CPU time (user + system) the wrk process itself used: the tool's own cost.
     """
 
@@ -95,14 +97,14 @@ class WrkRun:
     connections: int
     threads: int
     duration_s: float
-    requests: int
+    completed: int
     wall_s: float
     mean_s: float
     p50_s: float
     p90_s: float
     p99_s: float
     max_s: float
-    errors: dict[str, int] = field(default_factory=dict)
+    error_kinds: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     cpu_s: float = math.nan
     label: str | None = None
@@ -115,7 +117,15 @@ class WrkRun:
 
     @property
     def ok(self) -> int:
-        return self.requests - self.errors.get("status", 0)
+        return self.completed - self.error_kinds.get("status", 0)
+
+    @property
+    def errors(self) -> int:
+        return sum(self.error_kinds.values())
+
+    @property
+    def requests(self) -> int:
+        return self.ok + self.errors
 
     @property
     def throughput_rps(self) -> float:
@@ -127,11 +137,13 @@ class WrkRun:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if k != "output"}
-        d.update(name=self.name, ok=self.ok, throughput_rps=self.throughput_rps)
+        d.update(
+            name=self.name, requests=self.requests, ok=self.ok, errors=self.errors, throughput_rps=self.throughput_rps
+        )
         return d
 
     def summary(self) -> str:
-        errors = {k: v for k, v in self.errors.items() if v}
+        errors = {k: v for k, v in self.error_kinds.items() if v}
         text = (
             f"{self.name}: {self.ok}/{self.requests} ok in {self.wall_s:.3f} s ({self.throughput_rps:.0f} req/s)"
             f" with {self.connections} connections; p50 {self.p50_s * 1000:.1f} ms,"
@@ -234,14 +246,14 @@ def parse_wrk(
         connections=connections,
         threads=threads,
         duration_s=duration,
-        requests=d["requests"],
+        completed=d["requests"],
         wall_s=d["duration_us"] * us,
         mean_s=d["mean_us"] * us,
         p50_s=d["p50_us"] * us,
         p90_s=d["p90_us"] * us,
         p99_s=d["p99_us"] * us,
         max_s=d["max_us"] * us,
-        errors={k: d[k] for k in ("connect", "read", "write", "status", "timeout")},
+        error_kinds={k: d[k] for k in ("connect", "read", "write", "status", "timeout")},
         bytes_read=d["bytes"],
         label=label,
         output=output,

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from asgilab.results import Record, Run
+from asgilab.results import Record, Run, RunLike
 
 __all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time"]
 
@@ -70,7 +70,7 @@ def cdf(runs: Run | Iterable[Run], ax: Axes | None = None, title: str = "Latency
 
 
 def compare(
-    runs: Sequence[Run],
+    runs: Sequence[RunLike],
     metric: str = "wall_s",
     ax: Axes | None = None,
     title: str | None = None,
@@ -154,11 +154,9 @@ _LABELS = {
 _OF_OK = {"throughput_rps", "p50_s", "p90_s", "p99_s", "max_s", "mean_s"}  # figures of successful requests
 
 
-def _with_failed(run: object, name: str, sep: str = " ") -> str:
+def _with_failed(run: RunLike, name: str, sep: str = " ") -> str:
     """``name``, and how many of the run's requests failed (left out of its latency figures)."""
-    failed = getattr(run, "errors", 0)
-    total = len(getattr(run, "records", ()))
-    return f"{name}{sep}({failed} of {total} failed, left out)" if failed else name
+    return f"{name}{sep}({run.errors} of {run.requests} failed, left out)" if run.errors else name
 
 
 def _fmt(value: float) -> str:

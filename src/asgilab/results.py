@@ -7,7 +7,7 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,24 @@ _COLUMNS: list[tuple[str, Callable[[Run], object]]] = [
     ("max (ok)", lambda r: _ms(r.max_s)),
     ("probe worst", lambda r: _ms(r.probe_max_s) if r.probe_path else ""),
 ]
+
+
+class RunLike(Protocol):
+    """What `Run` and `asgilab.external.WrkRun` both are, and what the bar plots read: requests sent,
+    answered (``ok``) and failed (``errors``), and figures of the answered ones."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def ok(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def throughput_rps(self) -> float: ...
+
+    wall_s: float
 
 
 class Table:
