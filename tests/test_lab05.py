@@ -166,3 +166,16 @@ def test_an_app_that_does_not_start_gets_feedback(tmp_path: Path) -> None:
     (tmp_path / "lab05_db_app.py").write_text("raise RuntimeError('boom at import')\n")
     text = check_fails(lab05.step1, APP, tmp_path, f"the app {APP!r} starts", "boom at import")
     assert text.splitlines()[-1].startswith("Stuck? check.hint(1)")
+
+
+def test_judge_step2_wants_the_reports_on_the_apps_connections() -> None:
+    # A `def report` that opens a psycopg connection per report frees the loop, but not the database.
+    own = lab05.judge_step2(Measured(canary_run(0.002), 20, LOGS))
+    assert failed(own) == [own[2].what] and "20 connections authorized for 20 reports" in own[2].measured
+
+
+def test_judge_step3_wants_the_pools_sized_from_the_allowance_not_hard_coded() -> None:
+    # POOL_SIZE = 4 fits the 8 connections a learner may test with, but not the check's MAX_CONNECTIONS.
+    reports = [{"open": 0}, {"open": 0}]
+    small = lab05.judge_step3(Measured(made_run(200), 8, LOGS, reports))
+    assert failed(small) == [small[3].what] and "POOL_SIZE follows MAX_CONNECTIONS" in small[3].advice

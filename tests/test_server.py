@@ -196,3 +196,22 @@ def test_servers_stop_at_interpreter_exit():
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "server outlived the interpreter that started it"
         time.sleep(0.05)
+
+
+def test_an_app_that_fails_its_first_response_is_still_served_at_once(tmp_path):
+    # A learner's raw ASGI app with str headers: uvicorn closes the readiness probe's connection with
+    # no answer. The server is up; the check, not an 8 s start-up timeout, must say what went wrong.
+    (tmp_path / "bad_headers_app.py").write_text(
+        textwrap.dedent(
+            """
+            async def app(scope, receive, send):
+                if scope["type"] == "http":
+                    await send({"type": "http.response.start", "status": 200, "headers": [("a", "b")]})
+            """
+        )
+    )
+    start = time.perf_counter()
+    with serve("bad_headers_app:app", app_dir=tmp_path) as server:
+        ready_s = time.perf_counter() - start
+        assert "Exception in ASGI application" in server.logs() or "TypeError" in server.logs()
+    assert ready_s < 5, f"took {ready_s:.1f} s to be ready"

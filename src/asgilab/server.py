@@ -281,14 +281,15 @@ class Server:
         return self.logs().count(_READY_MARKERS[self.server]) >= self.workers
 
     def _answers_http(self) -> bool:
-        """Any HTTP response to ``GET /`` (404 included) means the app is being served."""
+        """Any HTTP response to ``GET /`` (404 included) means the app is being served; so does a
+        connection accepted and closed without one (the app failed on ``/``: the check says why)."""
         assert self.port is not None
         if self.scheme == "https":
             return True  # a TLS listener owned by us after startup is serving; skip the handshake
         try:
             with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: {self.host}\r\nConnection: close\r\n\r\n".encode())
-                return sock.recv(5) == b"HTTP/"
+                return sock.recv(5) in (b"HTTP/", b"")
         except TimeoutError:
             return True  # accepted but `/` is slow: uvicorn only accepts once startup is complete
         except OSError:

@@ -175,8 +175,7 @@ def measure_step4(app: str, app_dir: AppDir = None) -> Counting:
     """One /count?n=N, read line by line."""
     n = random.randint(4, 6)
     with served(TITLES[4], app, app_dir, step=4) as server:
-        stream = stream_lines(server.url + f"/count?n={n}")
-    return Counting(n, stream, server.logs())
+        return Counting(n, stream_lines(server.url + f"/count?n={n}"), server.logs())
 
 
 def judge_step4(m: Counting) -> list[Criterion]:
@@ -184,7 +183,8 @@ def judge_step4(m: Counting) -> list[Criterion]:
     s, want, slowest = m.stream, [str(i) for i in range(1, m.n + 1)], 0.9 * (m.n - 1) * GAP_S
     first, last = (s.arrivals[0], s.arrivals[-1]) if len(s.arrivals) == m.n else (float("nan"),) * 2
     timing = f"{len(s.arrivals)} lines; the first after {ms(first)}, the last after {ms(last)}"
-    answer = logged(f"{f'status {s.status}' if s.status else s.error}, lines {s.lines[:8]}", m.logs)
+    logs = "" if s.status == 200 and s.lines == want else m.logs  # what the server logged, when it went wrong
+    answer = logged(f"{f'status {s.status}' if s.status else s.error}, lines {s.lines[:8]}", logs)
     lines_ok = f"GET /count?n={m.n} answers 200 with the lines 1 to {m.n}"
     look = (LOOK["gap"], LOOK["ready"]) if len(s.arrivals) == m.n else (LOOK["untimed"],) * 2
     return [

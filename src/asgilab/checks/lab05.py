@@ -4,34 +4,31 @@
     check.step1("lab05_db_app:app"), check.hint(1, level=2), check.solution(1)
 
 Each step starts a fresh PostgreSQL (`asgilab.postgres.serve_postgres`) and gives the app
-``DATABASE_URL``, ``MAX_CONNECTIONS`` and ``WORKERS``; step 3 serves it with 2 workers in `ShutdownProbe`.
+``DATABASE_URL``, ``MAX_CONNECTIONS`` and ``WORKERS``; step 3 serves it with 2 workers in `asgilab.apps.db_shutdown`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
+import math
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import psutil
-
+from asgilab.apps.db_shutdown import MARKER
 from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, ms, served, tail
-from asgilab.checks.probe import TARGET_ENV, import_app
+from asgilab.checks.probe import TARGET_ENV
 from asgilab.load import load_sync
 from asgilab.postgres import Postgres, serve_postgres
 from asgilab.results import Run
 
 __all__ = ["hint", "solution", "step1", "step2", "step3"]
 
-MAX_CONNECTIONS, WORKERS = {1: 40, 2: 40, 3: 8}, 2  # per step, what the database accepts; step 3's workers
+MAX_CONNECTIONS, WORKERS = {1: 40, 2: 40, 3: 14}, 2  # per step, what the database accepts; step 3's workers
+USED_SHARE = 0.6  # step 3: the pools together open at least this share of MAX_CONNECTIONS under load
 ORDERS, REQUESTS, MAX_OPENED = "/orders/7", 100, 20  # step 1: at most 1 connection per 5 requests
 REPORT_S, CANARY_SHARE = 0.1, 0.3  # /report's query; /ping's median must stay under 30% of it
-LOAD, MARKER = {"timeout": 15, "deadline": 45}, "asgilab-lab05-shutdown "  # MARKER: ShutdownProbe's lines
+LOAD = {"timeout": 15, "deadline": 45}
 REFUSED = re.compile(r"TooManyConnections|too many clients|remaining connection slots|too many connections for role")
 TITLES = {
     1: "Step 1: one pool, not a connection per request",
@@ -78,7 +75,7 @@ def _env(pg: Postgres, workers: int) -> dict[str, str]:
 
 def _measure(step: int, app: str, app_dir: AppDir, path: str, load: tuple[int, int], **options: Any) -> Measured:
     workers = WORKERS if step == 3 else 1
-    probe_app = "asgilab.checks.lab05:probe_app" if step == 3 else None
+    probe_app = "asgilab.apps.db_shutdown:probe_app" if step == 3 else None
     with serve_postgres(max_connections=MAX_CONNECTIONS[step]) as pg:
         env = {**_env(pg, workers), TARGET_ENV: app}
         with served(TITLES[step], app, app_dir, env, step=step, serve_app=probe_app, workers=workers) as server:
@@ -132,7 +129,13 @@ def judge_step2(m: Measured) -> list[Criterion]:
         "/ping waited about as long as a report query: something in report() waits for PostgreSQL while holding"
         " the event loop. Look at which driver it calls, and how.",
     )
-    return [_answered(m, "/report"), canary]
+    shared = Criterion(
+        m.opened <= MAX_OPENED // 2,
+        f"the reports share the app's connections (at most {MAX_OPENED // 2} authorized for {m.run.requests})",
+        f"{m.opened} connections authorized for {m.run.requests} reports",
+        "about a connection per report, outside the app's pool: look at where report() gets its connection.",
+    )
+    return [_answered(m, "/report"), canary, shared]
 
 
 def judge_step3(m: Measured) -> list[Criterion]:
@@ -155,43 +158,17 @@ def judge_step3(m: Measured) -> list[Criterion]:
         if any(held)
         else f"{len(held)} of {WORKERS} workers finished their lifespan shutdown; their last lines:\n{tail(m.logs)}",
     )
-    return [_answered(m, ORDERS), refused, closed]
+    floor = math.ceil(USED_SHARE * MAX_CONNECTIONS[3])  # 9 of 14: a pool of 4 per worker (8) falls short
+    used = Criterion(
+        m.opened >= floor,
+        f"under load the pools use the allowance: at least {floor} of {MAX_CONNECTIONS[3]} connections opened",
+        f"{m.opened} connections authorized for {m.run.requests} requests on {WORKERS} workers",
+        "the pools stayed small for what the database accepts: look at how POOL_SIZE follows MAX_CONNECTIONS.",
+    )
+    return [_answered(m, ORDERS), refused, closed, used]
 
 
 # -- the steps: check.step1("lab05_db_app:app") measures, judges and returns the verdict --------
 step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab05_db_app:app")
 step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab05_db_app:app")
 step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab05_db_app:app")
-
-
-# -- inside the server's worker processes (step 3) ------------------------------------------
-async def open_db_connections(wait_s: float = 1.0) -> int:
-    """TCP connections this process holds to ``DATABASE_URL``'s port, after up to ``wait_s`` for them to close."""
-    port, deadline = urlsplit(os.environ["DATABASE_URL"]).port or 5432, time.monotonic() + wait_s
-    while True:
-        mine = [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == port]
-        if not mine or time.monotonic() > deadline:
-            return len(mine)
-        await asyncio.sleep(0.05)
-
-
-class ShutdownProbe:
-    """Serves the app unchanged; when its lifespan shutdown ends, prints the connections it still holds."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        async def spy(message: dict[str, Any]) -> None:
-            if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                report = {"pid": os.getpid(), "open": await open_db_connections(), "shutdown": message["type"]}
-                print(MARKER + json.dumps(report), flush=True)
-            await send(message)
-
-        await self.app(scope, receive, spy if scope["type"] == "lifespan" else send)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "probe_app":  # built only when a server process asks for it
-        return ShutdownProbe(import_app(os.environ[TARGET_ENV]))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
