@@ -21,3 +21,17 @@ def test_ruff_check_and_format():
         [sys.executable, "-m", "ruff", "format", "--check", *PATHS], capture_output=True, text=True, cwd=ROOT
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+def test_the_package_keeps_its_size_bounds():
+    """No function in the package over 50 lines; each lab's checks module at most 200 lines."""
+    import ast
+
+    long = []
+    for path in sorted((ROOT / "src" / "asgilab").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 50:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not long, f"functions over 50 lines: {long}"
+    labs = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "src/asgilab/checks").glob("lab*.py")}
+    assert all(n <= 200 for n in labs.values()), labs

@@ -115,6 +115,47 @@ async def load(
       ``run.cpu_per_request_s`` follow from it. ``run.others_cores`` records how many cores other
       programs kept busy meanwhile (`asgilab.cpu_watch`); compare two such runs with `asgilab.speedup`.
     """
+    _check(url, requests, concurrency, timeout, deadline, rate, engine, allow_remote)
+    run = Run(url=url, requests=requests, concurrency=concurrency, engine=engine, rate=rate, label=label)
+    connections = min(concurrency, requests)
+    async with ENGINES[engine](connections, ssl, keepalive) as send:
+        await _warm_up(send, url, timeout, warmup, connections)
+        done = asyncio.Event()
+        with server_cpu(cpu_of) as cpu:
+            t0 = time.perf_counter()
+            probe_task = None
+            if probe is not None:
+                run.probe_path = probe
+                args = (urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
+                probe_task = asyncio.create_task(_probe(*args))
+            slots: list[Record | None] = [None] * requests
+            loop = _open_loop(send, url, slots, concurrency, rate, timeout, t0) if rate else None
+            try:
+                await asyncio.wait_for(loop or _closed_loop(send, url, slots, concurrency, timeout, t0), deadline)
+            except TimeoutError:
+                run.stopped_by_deadline = True
+            end = time.perf_counter() - t0
+            done.set()
+            if probe_task is not None:
+                await probe_task
+        cpu.record(run)
+    run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
+    finished = [r.end for r in run.records if r.error != "deadline"]
+    run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)
+    return run
+
+
+def _check(
+    url: str,
+    requests: int,
+    concurrency: int,
+    timeout: float,
+    deadline: float,
+    rate: float | None,
+    engine: str,
+    allow_remote: bool,
+) -> None:
+    """`load`'s arguments, or a clear `ValueError`: every run is bounded in count and time."""
     check_loopback(url, allow_remote)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {sorted(ENGINES)}, got {engine!r}")
@@ -127,41 +168,14 @@ async def load(
     if rate is not None and not rate > 0:
         raise ValueError("rate must be a positive number of requests per second")
 
-    run = Run(url=url, requests=requests, concurrency=concurrency, engine=engine, rate=rate, label=label)
-    connections = min(concurrency, requests)
-    async with ENGINES[engine](connections, ssl, keepalive) as send:
-        if warmup:
-            await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _ in range(min(warmup, connections))))
-            for _ in range(warmup - min(warmup, connections)):
-                await _timed(send, url, timeout, 0.0)
-        probe_task = None
-        done = asyncio.Event()
-        with server_cpu(cpu_of) as cpu:
-            t0 = time.perf_counter()
-            if probe is not None:
-                run.probe_path = probe
-                probe_task = asyncio.create_task(
-                    _probe(urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
-                )
-            slots: list[Record | None] = [None] * requests
-            body = (
-                _open_loop(send, url, slots, concurrency, rate, timeout, t0)
-                if rate
-                else _closed_loop(send, url, slots, concurrency, timeout, t0)
-            )
-            try:
-                await asyncio.wait_for(body, deadline)
-            except TimeoutError:
-                run.stopped_by_deadline = True
-            end = time.perf_counter() - t0
-            done.set()
-            if probe_task is not None:
-                await probe_task
-        cpu.record(run)
-    run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
-    finished = [r.end for r in run.records if r.error != "deadline"]
-    run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)
-    return run
+
+async def _warm_up(send: Send, url: str, timeout: float, warmup: int, connections: int) -> None:
+    """``warmup`` requests, not recorded: the first ``connections`` of them at once, to open them."""
+    together = min(warmup, connections)
+    if together:
+        await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _ in range(together)))
+    for _ in range(warmup - together):
+        await _timed(send, url, timeout, 0.0)
 
 
 async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int = 1, **options: Any) -> list[Run]:
