@@ -39,7 +39,7 @@ def path_without(tools: tuple[str, ...], shadow: Path) -> str:
     return os.pathsep.join(folders)
 
 
-def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> float:
+def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list[float]:
     """Run every cell ``times`` times in one kernel and keep the executed copy under ``build/executed``.
     With ``hidden_path``, the first run sees that PATH and the later ones the real one (a learner who
     installs a tool and runs the notebook again)."""
@@ -52,18 +52,20 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> floa
         extra_arguments=["--HistoryManager.enabled=False"],
     )
     env = dict(os.environ, PATH=hidden_path) if hidden_path else None
-    start = time.perf_counter()
+    seconds = []
     with client.setup_kernel(**({"env": env} if env else {})):
         for run in range(times):
+            start = time.perf_counter()
             if run and hidden_path:
                 restore = nbformat.v4.new_code_cell(f"import os\nos.environ['PATH'] = {os.environ['PATH']!r}")
                 client.execute_cell(restore, 0)
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)
-    seconds = time.perf_counter() - start
+            seconds.append(time.perf_counter() - start)
     executed = EXECUTED / path.parent.name / path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, executed)
+    executed.with_suffix(".seconds").write_text(" ".join(f"{s:.1f}" for s in seconds) + "\n")  # each run's
     return seconds
 
 
@@ -74,7 +76,7 @@ def test_notebook_runs_top_to_bottom_twice(path: Path, tmp_path: Path) -> None:
     # The lessons that cross-check with wrk and hey run first without them, as on a fresh machine.
     hidden = path_without(OPTIONAL_TOOLS, tmp_path) if path.name in CROSS_CHECKING else None
     seconds = _execute(path, times=2, hidden_path=hidden)
-    print(f"{path.parent.name}/{path.name}: {seconds:.1f} s for two runs")
+    print(f"{path.parent.name}/{path.name}: " + ", ".join(f"run {i + 1} {s:.1f} s" for i, s in enumerate(seconds)))
     assert not wait_for_no_servers(), f"{path.name} left a server running after its kernel ended"
 
 
