@@ -75,7 +75,8 @@ def test_judge_step1_a_helper_that_no_longer_waits() -> None:
     m = burst(1, wall_s=0.01, ping_ms=1)
     m.run = with_pings(made_run(20, wall_s=0.01, latency_s=0.002), 1)  # load_order_history() edited away
     criteria = lab02.judge_step1(m)
-    assert [c.what for c in criteria if not c.passed] == ["each request really waits 100 ms"]
+    failed = [c.what for c in criteria if not c.passed]  # and no impossible "at once" figure for 20 requests
+    assert failed[0] == "each request really waits 100 ms" and all("served together" in w for w in failed[1:])
     assert "keep load_order_history() as it is" in criteria[1].advice
 
 

@@ -23,9 +23,9 @@ OPTIONAL_TOOLS = ("wrk", "hey")
 CROSS_CHECKING = ("09_measuring_honestly.ipynb", "10_scaling_out.ipynb")
 # Running every notebook twice in one kernel would double the suite (about 10 minutes of notebooks on a
 # 2-core machine). Each run re-runs the cross-checking lessons (first without wrk and hey, then with
-# them) and a quarter of the others, a different quarter for each commit: every notebook's second run
-# is checked within four submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
-RERUN_SHARE, RERUN_ALL_ENV = 4, "ASGILAB_RERUN_ALL"
+# them) and a fifth of the others, a different fifth for each commit: every notebook's second run
+# is checked within five submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
+RERUN_SHARE, RERUN_ALL_ENV = 5, "ASGILAB_RERUN_ALL"
 
 
 def _commit_seed() -> int:
@@ -38,7 +38,7 @@ def _commit_seed() -> int:
 
 def runs_for(path: Path) -> int:
     """How many times to run ``path`` in one kernel: 2 for the cross-checking lessons, for this commit's
-    quarter of the course, and for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
+    fifth of the course, and for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
     if os.environ.get(RERUN_ALL_ENV) == "1" or path.name in CROSS_CHECKING:
         return 2
     return 2 if COURSE.index(path) % RERUN_SHARE == _commit_seed() % RERUN_SHARE else 1
@@ -122,7 +122,7 @@ def test_cross_checking_lessons_exist() -> None:
     assert all((NOTEBOOKS / name).exists() for name in CROSS_CHECKING)
 
 
-def test_every_notebook_gets_its_second_run_within_four_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_notebook_gets_its_second_run_within_five_commits(monkeypatch: pytest.MonkeyPatch) -> None:
     rerun: set[Path] = set()
     for seed in range(RERUN_SHARE):
         monkeypatch.setattr(f"{__name__}._commit_seed", lambda seed=seed: seed)
