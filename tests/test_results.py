@@ -91,3 +91,23 @@ def test_server_cpu_figures():
     assert run.cores_used == pytest.approx(1.6)  # 0.8 CPU seconds over 0.5 s
     assert run.cpu_per_request_s == pytest.approx(0.2)  # over 4 successful requests
     assert run.to_dict()["cores_used"] == pytest.approx(1.6)
+
+
+def test_the_table_shows_the_canary_column_only_when_a_run_had_a_canary():
+    plain = Run(
+        url="http://127.0.0.1/",
+        requests=1,
+        concurrency=1,
+        engine="aiohttp",
+        records=[Record(start=0.0, end=0.1, status=200)],
+    )
+    assert "probe worst" not in repr(table([plain])) and "probe worst" not in table([plain])._repr_html_()
+    probed = Run(
+        url="http://127.0.0.1/",
+        requests=1,
+        concurrency=1,
+        engine="aiohttp",
+        records=[Record(start=0.0, end=0.1, status=200)],
+    )
+    probed.probe_path, probed.probe_records = "/ping", [Record(start=0.0, end=0.002, status=200)]
+    assert "probe worst" in repr(table([plain, probed]))

@@ -305,17 +305,19 @@ class Table:
 
     def __init__(self, runs: Iterable[Run]):
         self.runs = list(runs)
-        self.rows = [[str(get(r)) for _, get in _COLUMNS] for r in self.runs]
+        # the canary's column only when a run had one
+        self.columns = [(n, get) for n, get in _COLUMNS if n != "probe worst" or any(r.probe_path for r in self.runs)]
+        self.rows = [[str(get(r)) for _, get in self.columns] for r in self.runs]
 
     def __repr__(self) -> str:
-        header = [name for name, _ in _COLUMNS]
+        header = [name for name, _ in self.columns]
         widths = [max([len(h)] + [len(row[i]) for row in self.rows]) for i, h in enumerate(header)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
         lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in self.rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in _COLUMNS)
+        head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in self.columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
