@@ -94,6 +94,14 @@ def test_judge_step2_passes_overlapped_rates_seen_together_upstream() -> None:
     assert criteria[2].measured == "at most 20 upstream call(s) in flight at once"
 
 
+def test_judge_step2_a_client_built_for_every_call() -> None:
+    # A new httpx.AsyncClient per request frees the loop while it waits, but builds an SSL context on the
+    # loop every time: the calls overlap only partly (about 3 at once seen in a learner's try).
+    criteria = lab02.judge_step2(burst(2, wall_s=0.65, ping_ms=20, peak=12))
+    failed = [c for c in criteria if not c.passed]
+    assert [c.what for c in failed] == [criteria[1].what] and "builds for every call" in failed[0].advice
+
+
 def test_judge_step2_a_sync_client_on_the_loop() -> None:
     criteria = lab02.judge_step2(burst(2, wall_s=2.1, ping_ms=100, peak=1))
     assert len(failed(criteria)) == 3 and not criteria[2].passed
