@@ -37,7 +37,7 @@ def best_hey_wall(url: str, n: int) -> float:
 
 def main() -> int:
     rows = []
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         cases = [
             ("async-sleep 100 x 100 ms", "/async-sleep?ms=100", 100, 0.1),
             ("sync-sleep 40 x 100 ms", "/sync-sleep?ms=100", 40, 0.1),

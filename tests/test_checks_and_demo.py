@@ -7,8 +7,8 @@ import time
 import pytest
 
 from asgilab import load_sync, serve, versions
+from asgilab.apps.demo import burn_cpu
 from asgilab.checks import CheckFailed, Criterion, Feedback, app_error, hints, not_started, verdict
-from asgilab.demo import burn_cpu
 from asgilab.server import ServerError
 
 
@@ -48,7 +48,7 @@ def test_not_started_and_app_error_carry_the_servers_words(tmp_path):
 
 
 def test_demo_endpoints_answer():
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         for path in (
             "/hello",
             "/ping",

@@ -18,7 +18,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def test_bench_json_has_the_headline_figures():
     result = cli(
         "bench",
-        "asgilab.demo:app",
+        "asgilab.apps.demo:app",
         "--path",
         "/blocking-sleep?ms=50",
         "-n",
@@ -37,7 +37,7 @@ def test_bench_json_has_the_headline_figures():
 
 
 def test_bench_prints_a_table_and_accepts_a_url_and_rate():
-    with_app = cli("bench", "asgilab.demo:app", "--path", "/hello", "-n", "20", "-c", "5", "--rate", "200")
+    with_app = cli("bench", "asgilab.apps.demo:app", "--path", "/hello", "-n", "20", "-c", "5", "--rate", "200")
     assert with_app.returncode == 0 and "/hello" in with_app.stdout and "rate 200/s" in with_app.stdout
 
 

@@ -30,7 +30,7 @@ HEY_CSV = """response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-
 
 @pytest.fixture(scope="module")
 def demo():
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         yield server
 
 

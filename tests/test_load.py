@@ -13,7 +13,7 @@ from asgilab import ENGINES, Run, bursts, load_sync, serve
 
 @pytest.fixture(scope="module")
 def demo():
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         yield server
 
 

@@ -33,7 +33,7 @@ def test_work_in_this_process_and_its_children_counts_as_ours():
 
 
 def test_a_servers_workers_count_as_ours():
-    with serve("asgilab.demo:app", workers=2) as server:
+    with serve("asgilab.apps.demo:app", workers=2) as server:
         with cpu_watch() as watch:
             run = load_sync(server.url + "/cpu?ms=50", requests=16, concurrency=4, timeout=30, deadline=60)
     print(watch, run.summary())

@@ -29,7 +29,7 @@ def write(folder, name: str, source: str) -> None:
 
 
 def test_serves_the_app_on_loopback_and_stops_the_whole_group():
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         assert server.url.startswith("http://127.0.0.1:")
         status, body = get(server.url + "/hello")
         assert status == 200 and b"hello" in body
@@ -40,8 +40,8 @@ def test_serves_the_app_on_loopback_and_stops_the_whole_group():
 
 
 def test_start_and_stop_without_with_and_stop_all():
-    first = serve("asgilab.demo:app").start()
-    second = serve("asgilab.demo:app").start()
+    first = serve("asgilab.apps.demo:app").start()
+    second = serve("asgilab.apps.demo:app").start()
     assert {first, second} <= set(running_servers())
     assert stop_all() >= 2
     assert not first.running and not second.running
@@ -49,7 +49,7 @@ def test_start_and_stop_without_with_and_stop_all():
 
 
 def test_workers_2_stop_kills_every_worker():
-    with serve("asgilab.demo:app", workers=2) as server:
+    with serve("asgilab.apps.demo:app", workers=2) as server:
         members = [server.pid] + [c.pid for c in psutil.Process(server.pid).children(recursive=True)]
         assert len(members) >= 3, "expected a supervisor and two workers"
         assert get(server.url + "/ping")[0] == 200
@@ -70,7 +70,7 @@ def test_syntax_error_is_a_clear_error_with_the_servers_output(tmp_path):
     "app, expected",
     [
         ("no_such_module:app", 'Could not import module "no_such_module"'),
-        ("asgilab.demo:nope", 'Attribute "nope" not found'),
+        ("asgilab.apps.demo:nope", 'Attribute "nope" not found'),
     ],
 )
 def test_import_errors_are_clear(app, expected):
@@ -129,18 +129,18 @@ def test_port_clash_is_an_error_not_someone_elses_server():
         other.listen()
         port = other.getsockname()[1]
         with pytest.raises(ServerError, match="address already in use"):
-            serve("asgilab.demo:app", port=port).start()
+            serve("asgilab.apps.demo:app", port=port).start()
 
 
 def test_refuses_to_bind_beyond_loopback():
     with pytest.raises(ValueError, match="loopback"):
-        serve("asgilab.demo:app", host="0.0.0.0")
+        serve("asgilab.apps.demo:app", host="0.0.0.0")
     with pytest.raises(ValueError, match="module:attribute"):
-        serve("asgilab.demo")
+        serve("asgilab.apps.demo")
 
 
 def test_uvicorn_options_become_flags():
-    server = serve("asgilab.demo:app", limit_concurrency=5, access_log=True, header=["a:1", "b:2"])
+    server = serve("asgilab.apps.demo:app", limit_concurrency=5, access_log=True, header=["a:1", "b:2"])
     server.port = 1234
     command = server._command()
     assert command[command.index("--limit-concurrency") + 1] == "5"
@@ -164,7 +164,7 @@ def test_gunicorn_serves_a_wsgi_app(tmp_path):
 KILLED_PARENT = """
 import sys, time
 from asgilab import serve
-server = serve("asgilab.demo:app", workers=2).start()
+server = serve("asgilab.apps.demo:app", workers=2).start()
 print(server.pid, flush=True)
 time.sleep(60)
 """
@@ -189,7 +189,7 @@ def test_server_dies_by_itself_when_its_parent_is_killed_hard(tmp_path):
 
 
 def test_servers_stop_at_interpreter_exit():
-    code = "from asgilab import serve; s = serve('asgilab.demo:app').start(); print(s.pid, flush=True)"
+    code = "from asgilab import serve; s = serve('asgilab.apps.demo:app').start(); print(s.pid, flush=True)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=ROOT)
     pid = int(result.stdout.strip())
     deadline = time.monotonic() + 5

@@ -1,11 +1,11 @@
 """asgilab: run real ASGI servers and measure them, for the course notebooks.
 
     from asgilab import serve, load
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
     run
 
-`plots`, `upstream`, `postgres`, `external`, `model`, `checks` and `demo` are imported on first use, so a server process started by `serve` does
+`plots`, `upstream`, `postgres`, `external`, `model` and `checks` are imported on first use, so a server process started by `serve` does
 not pay for matplotlib or FastAPI it never uses.
 """
 
@@ -52,6 +52,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "upstream", "postgres", "checks", "demo", "external", "model"):
+    if name in ("plots", "upstream", "postgres", "checks", "external", "model"):
         return importlib.import_module(f"asgilab.{name}")
     raise AttributeError(f"module 'asgilab' has no attribute {name!r}")

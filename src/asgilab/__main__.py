@@ -1,6 +1,6 @@
 """Command line: ``python -m asgilab bench ...`` and ``python -m asgilab doctor``.
 
-python -m asgilab bench asgilab.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
+python -m asgilab bench asgilab.apps.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
 python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
 python -m asgilab doctor
 """
@@ -82,7 +82,7 @@ def _packages() -> str:
 
 def _server_and_burst() -> str:
     start = time.perf_counter()
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         ready = time.perf_counter() - start
         run = load_sync(server.url + "/async-sleep?ms=100", 50, 50, timeout=5, deadline=20)
     if run.errors:

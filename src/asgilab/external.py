@@ -1,7 +1,7 @@
 """Load from tools written in C and Go, to check our own load generator against them.
 
     from asgilab import external
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         w = external.wrk(server.url + "/hello", duration=2, connections=50)   # a WrkRun
         h = external.hey(server.url + "/hello", requests=500, concurrency=50)  # a Run, like load()
 

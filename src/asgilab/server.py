@@ -1,6 +1,6 @@
 """Live uvicorn (or gunicorn) servers that always start (or fail clearly) and always die.
 
-    with serve("asgilab.demo:app") as server:
+    with serve("asgilab.apps.demo:app") as server:
         ...  # server.url, server.pid, server.logs()
     with serve("flask_app:app", server="gunicorn", threads=8, worker_class="gthread"):
         ...

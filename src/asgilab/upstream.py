@@ -11,12 +11,12 @@ models a real network's handshake: each *new* connection waits that long before 
 is read, as if its TCP and TLS handshakes crossed a WAN. ``tls=True`` serves HTTPS with a
 certificate from a private CA (made with trustme); `ssl_context` and `ca_file` let clients trust it.
 
-The upstream only answers; it fetches no URL a caller supplies.
+The upstream only answers; it fetches no URL a caller supplies. Its server side, which runs in the
+server process, is `asgilab.apps.upstream`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import shutil
@@ -25,111 +25,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Query
-
 from asgilab.server import Server
 
-try:  # the faster parser when installed (uvicorn[standard]); the pure-Python one otherwise
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _BaseProtocol
-except ImportError:  # pragma: no cover - depends on what is installed
-    from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]  # either parser, one name
+__all__ = ["Upstream", "serve_upstream", "ssl_context", "ca_file", "CONNECT_DELAY_ENV"]
 
-__all__ = ["app", "Upstream", "serve_upstream", "ssl_context", "ca_file", "CountingProtocol"]
-
-CONNECT_DELAY_ENV = "ASGILAB_UPSTREAM_CONNECT_DELAY_MS"
-MAX_MS = 60_000
-
-
-class _Counters:
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.requests = 0
-        self.connections_opened = 0
-        self.connections_open = 0
-        self.max_connections_open = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-
-counters = _Counters()
-
-
-class CountingProtocol(_BaseProtocol):
-    """uvicorn's HTTP protocol, counting connections and holding back each new one's first bytes."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio hands TCP protocols a Transport
-        counters.connections_opened += 1
-        counters.connections_open += 1
-        counters.max_connections_open = max(counters.max_connections_open, counters.connections_open)
-        super().connection_made(transport)
-        self._held: list[bytes] | None = None
-        delay_ms = float(os.environ.get(CONNECT_DELAY_ENV, "0"))
-        if delay_ms > 0:
-            # Whatever the client sends is parsed only once the "handshake" is over, as on a real
-            # network. Buffering here works the same on asyncio and uvloop transports.
-            self._held = []
-            self.loop.call_later(delay_ms / 1000, self._release)
-
-    def data_received(self, data: bytes) -> None:
-        if self._held is not None:
-            self._held.append(data)
-        else:
-            super().data_received(data)
-
-    def _release(self) -> None:
-        held, self._held = self._held or [], None
-        if held and not self.transport.is_closing():
-            super().data_received(b"".join(held))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        counters.connections_open -= 1
-        super().connection_lost(exc)
-
-
-app = FastAPI(title="asgilab slow upstream")
-
-
-@app.middleware("http")
-async def count_requests(request: Any, call_next: Any) -> Any:
-    if request.url.path.startswith("/stats"):
-        return await call_next(request)
-    counters.requests += 1
-    counters.in_flight += 1
-    counters.max_in_flight = max(counters.max_in_flight, counters.in_flight)
-    try:
-        return await call_next(request)
-    finally:
-        counters.in_flight -= 1
-
-
-@app.get("/delay")
-async def delay(ms: int = Query(100, ge=0, le=MAX_MS)) -> dict[str, int]:
-    """Answer after ``ms`` milliseconds, like a remote API that takes its time."""
-    await asyncio.sleep(ms / 1000)
-    return {"delayed_ms": ms}
-
-
-@app.get("/stats")
-async def stats() -> dict[str, int]:
-    """Requests served and TCP connections opened since start (or the last reset)."""
-    return {
-        "requests": counters.requests,
-        "connections_opened": counters.connections_opened,
-        "connections_open": counters.connections_open,
-        "max_connections_open": counters.max_connections_open,
-        "max_in_flight": counters.max_in_flight,
-    }
-
-
-@app.post("/stats/reset")
-async def reset_stats() -> dict[str, bool]:
-    open_now = counters.connections_open
-    counters.reset()
-    counters.connections_open = open_now
-    counters.max_connections_open = open_now
-    return {"reset": True}
+CONNECT_DELAY_ENV = "ASGILAB_UPSTREAM_CONNECT_DELAY_MS"  # read by the server side, asgilab.apps.upstream
 
 
 @functools.cache
@@ -208,4 +108,4 @@ def serve_upstream(connect_delay_ms: float = 0, tls: bool = False, **options: An
     if tls:
         _, cert_path, key_path = _tls_files()
         options.update(ssl_certfile=cert_path, ssl_keyfile=key_path)
-    return Upstream("asgilab.upstream:app", http="asgilab.upstream:CountingProtocol", env=env, **options)
+    return Upstream("asgilab.apps.upstream:app", http="asgilab.apps.upstream:CountingProtocol", env=env, **options)

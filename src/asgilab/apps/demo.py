@@ -1,6 +1,6 @@
 """A demo FastAPI app with one endpoint per way of waiting, for lessons, tests and the CLI.
 
-    uvicorn asgilab.demo:app
+    uvicorn asgilab.apps.demo:app
 
 Every handler does the same job, waiting ``ms`` milliseconds, in a different way; only how the
 server can overlap them differs.
