@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from asgilab.checks.probe import TARGET_ENV, import_app
+from asgilab.apps.lifespan_probe import TARGET_ENV, import_app
 
 MARKER = "asgilab-lab05-shutdown "
 

@@ -7,7 +7,7 @@
     check.hint(1), check.hint(1, level=2), check.solution(1)
 
 Each step starts the course's upstream and passes its address in ``UPSTREAM_URL``; the app answers
-``GET /proxy?ms=N`` from ``{UPSTREAM_URL}/delay?ms=N``. Steps 2-3 serve it inside `probe.LifespanProbe`.
+``GET /proxy?ms=N`` from ``{UPSTREAM_URL}/delay?ms=N``. Steps 2-3 serve it inside `asgilab.apps.lifespan_probe`.
 """
 
 from __future__ import annotations
