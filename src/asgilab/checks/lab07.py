@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
-from fastapi import FastAPI
 
 from asgilab import model
 from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, ms, served
@@ -21,7 +20,7 @@ from asgilab.machine import FREE_CORE_OTHERS, Speedup, speedup, usable_cores
 from asgilab.results import Run
 from asgilab.server import Server
 
-__all__ = ["hint", "reference_app", "solution", "step1", "step2", "step3"]
+__all__ = ["hint", "solution", "step1", "step2", "step3"]
 
 REQUESTS, CONCURRENCY, PING_BOUND_CALLS, NP_PING_BOUND_CALLS = 32, 8, 3.0, 6.0  # /ping: under 3 (6) model calls
 SPEEDUP_BOUND, CORES_BOUND = 1.25, 1.5  # step 2: throughput and cores kept busy, against the model inline
@@ -61,14 +60,6 @@ LOOK = {  # where each failed criterion sends the learner: the symptom and where
     "np inline": "/ping waited while the NumPy model ran: look at where /page calls model.predict_batch, and at what else it does on the event loop.",
     "first": "the first request paid for building the weights: look at what your app does at startup, before it serves.",
 }
-
-reference_app = FastAPI(title="lab 07 reference: the model inline")
-reference_app.get("/ping")(lambda: {"pong": True})
-
-
-@reference_app.get("/predict")
-async def _predict(item: int = 0) -> dict[str, object]:
-    return model.predict(item)  # inline on purpose: the baseline of step 2
 
 
 def _load(server: Server, label: str, path: str = "/predict?item=1") -> Run:
@@ -146,7 +137,7 @@ def measure_step2(app: str, app_dir: AppDir = None) -> Throughput:
     if cores < 2:
         return Throughput([], [], 0, cores, "")
     with served(TITLES[2], app, app_dir, step=2) as server:
-        with served(TITLES[2], "asgilab.checks.lab07:reference_app", step=2) as inline:
+        with served(TITLES[2], "asgilab.apps.model_inline:app", step=2) as inline:
             for round_ in range(2 * ROUNDS):
                 references.append(_load(inline, "model inline"))
                 runs.append(_load(server, "your app"))

@@ -7,10 +7,10 @@ The checks serve the app (server options are not the learner's) and measure an o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from asgilab.apps.ledger import LEDGER_QUERY_S, LEDGER_SLOTS, Ledger
 from asgilab.checks import AppDir, Criterion, Hints, make_step, ms, served
 from asgilab.load import load_sync
 from asgilab.results import Run, percentile
@@ -21,7 +21,6 @@ SERVICE_S, SLOTS = 0.1, 10  # one query; queries the database runs at once: 100 
 CAPACITY_RPS, OVERLOAD_SECONDS = SLOTS / SERVICE_S, 1.5
 P99_FACTOR, MIN_SERVED, REFUSE_FAST_S, CLIENT_TIMEOUT_S = 5, 0.20, 0.25, 3.0  # p99 under 5 queries; a fifth served
 SLOW_QUERY_MS, DEADLINE_S, DEADLINE_SLACK_S, SLOW_CLIENT_TIMEOUT_S = 3000, 1.0, 1.5, 2.5
-LEDGER_SLOTS, LEDGER_QUERY_S = 4, 0.15  # step 3's ledger: not told to the learner, who measures it
 Judge = Callable[["Overload"], list[Criterion]]  # judge_step1 or judge_step3
 SLO_P99_S, SLO_REFUSE_S, SLO_SHARE, SLO_RPS, SLO_SECONDS = 0.3, 0.15, 0.9, 80, 2.0
 TITLES = {
@@ -70,16 +69,6 @@ WHAT = {  # what each criterion requires
     "slo p99": f"SLO: the served requests' p99 within {ms(SLO_P99_S)}",
     "slo share": f"SLO: at least {SLO_SHARE:.0%} of what the ledger can do is served",
 }
-
-
-class Ledger:  # step 3's database: like lab 08's SlowDatabase, with slots and a query time the learner measures
-    def __init__(self) -> None:
-        self._slots = asyncio.Semaphore(LEDGER_SLOTS)
-
-    async def query(self) -> dict[str, int]:
-        async with self._slots:  # the rest wait in its queue, however long
-            await asyncio.sleep(LEDGER_QUERY_S)
-        return {"balance": 42}
 
 
 @dataclass
