@@ -183,7 +183,10 @@ class Postgres:
         pid_file, deadline = self.directory / "data" / "postmaster.pid", time.monotonic() + READY_TIMEOUT_S
         assert self._proc is not None, "_wait_ready() follows _launch()"
         while (code := self._proc.poll()) is None:
-            lines = pid_file.read_text().splitlines() if pid_file.exists() else []
+            try:  # initdb's bootstrap server writes and removes the file too: it may vanish between two reads
+                lines = pid_file.read_text().splitlines()
+            except FileNotFoundError:
+                lines = []
             if len(lines) >= 8 and lines[7].strip() == "ready":
                 self.pid = int(lines[0])
                 return
