@@ -98,6 +98,17 @@ def test_thread_pool_step_between_40_and_41(demo):
     assert at41 / at40 > 1.3  # a second round of 100 ms for the 41st request
 
 
+def test_the_demos_def_endpoints_validate_nothing_in_the_thread_pool():
+    """FastAPI validates a `def` endpoint's return value against its response model in the thread pool
+    (fastapi/routing.py, serialize_response): the demo's `def` endpoints have none, so each request
+    takes one token, as the 40-token staircase above assumes."""
+    from asgilab.apps.demo import app
+
+    fields = {route.path: route.response_field for route in app.routes if hasattr(route, "response_field")}
+    assert fields["/sync-sleep"] is None and fields["/cpu-sync"] is None
+    assert fields["/async-sleep"] is not None  # `async def` ones validate on the loop: no token taken
+
+
 def test_bursts_send_one_burst_per_size(demo):
     runs = asyncio.run(bursts(demo.url + "/async-sleep?ms=50", [5, 10], label="async"))
     assert [(r.requests, r.concurrency, r.label, r.ok) for r in runs] == [
