@@ -1,0 +1,5 @@
+import sys
+
+from asgilab.audit.cli import main
+
+sys.exit(main(["audit", *sys.argv[1:]]))
