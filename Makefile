@@ -28,8 +28,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	ASGILAB_STRICT=1 $(BIN)/python -m pytest
 
-# A static HTML book of the course in build/site/, from the notebooks `make test` executed.
+# A static HTML book of the course in build/site/ (Sphinx: a sidebar, search, offline), from the notebooks
+# `make test` executed. Its packages (the `site` extra) are installed the first time.
 site: $(STAMP)
+	@$(BIN)/python -c 'import sphinx, myst_nb, sphinx_book_theme' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[site]'
 	$(BIN)/python scripts/build_site.py
 
 labs: $(STAMP)

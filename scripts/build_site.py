@@ -1,51 +1,48 @@
-"""Build the course website: a static HTML book in build/site/, offline.
+"""Build the course website: a static HTML book in build/site/ that opens and searches offline.
 
     python scripts/build_site.py               # render, executing any lesson that has no executed copy
     python scripts/build_site.py --no-execute  # render what exists; a missing executed copy is an error
+    python scripts/build_site.py --unexecuted  # a quick look: a lesson with no executed copy shows no outputs
     python scripts/build_site.py --out DIR     # somewhere else than build/site/
     python scripts/build_site.py --executed DIR  # executed copies from elsewhere than build/executed/notebooks/
 
 Pages: the syllabus (README.md's intro and course table) as index.html, every lesson and appendix in
 notebooks/ with the outputs of an executed run (the copies the notebook tests keep in
 build/executed/notebooks/), and every lab in labs/ as a starter, without outputs. Never solutions/.
+The pages are staged as a Sphinx project in build/site-work/ (kept, so that a second build only
+redoes what changed) and built with Sphinx, myst-nb and sphinx-book-theme (site/conf.py says why).
 """
 
 from __future__ import annotations
 
 import argparse
-import html
+import io
 import os
 import posixpath
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import mistune
 import nbformat
-from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS, LABS = ROOT / "notebooks", ROOT / "labs"
 EXECUTED = ROOT / "build" / "executed" / "notebooks"
 DEFAULT_OUT = ROOT / "build" / "site"
-HOME = "index.html"
+CONF = ROOT / "site"
+HOME, HOME_SOURCE = "index.html", "index.md"
 CELL_TIMEOUT_S = 240
 # Pages of the repository that are not in the book: links to them go to the home page.
 TO_HOME = ("README.md", "CONTRIBUTING.md")
 CLAIM_FAILED = ("NOT AS EXPECTED", "asgilab-claim-failed")
-NAV_CSS = (
-    "<style>nav.site{display:flex;gap:1.5em;padding:0.6em 1em;margin:0.5em 0;background:#f3f5f7;"
-    "border-radius:4px;font-family:sans-serif;font-size:0.95em}nav.site a{text-decoration:none}"
-    "nav.site .next{margin-left:auto}</style>"
-)
-HOME_CSS = (
-    "body{max-width:60em;margin:2em auto;padding:0 1em;font-family:sans-serif;line-height:1.5}"
-    "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:0.3em 0.6em;vertical-align:top}"
-    "code{background:#f3f5f7;padding:0 0.2em}pre{background:#f3f5f7;padding:0.6em}"
-)
+TOC_CAPTIONS = {"lesson": "Lessons and labs", "lab": "Lessons and labs", "appendix": "Appendices"}
+# A Markdown link (not an image) whose text may hold `code`, and a fenced code block (left as it is).
+MD_LINK = re.compile(r"(?<!!)\[(?P<text>(?:[^\[\]`]|`[^`]*`)*)\]\((?P<href>[^()\s]*)\)")
+FENCE = re.compile(r"(?ms)^(```|~~~).*?^\1")
 
 
 @dataclass(frozen=True)
@@ -88,53 +85,39 @@ def course_pages() -> list[Page]:
     return ordered + appendices + [lab for lab in labs if lab not in ordered]
 
 
-def relative(from_target: str, to_target: str) -> str:
-    """The link from the page ``from_target`` to ``to_target`` (both relative to the site's root)."""
-    return posixpath.relpath(to_target, posixpath.dirname(from_target) or ".")
+def relative(from_path: str, to_path: str) -> str:
+    """The link from the file ``from_path`` to ``to_path`` (both relative to the site's root)."""
+    return posixpath.relpath(to_path, posixpath.dirname(from_path) or ".")
 
 
-def resolve_link(href: str, source: str, target: str, targets: dict[str, str]) -> str | None:
-    """Where a link ``href`` written in ``source`` (rendered to ``target``) points in the site: the
-    same ``href`` when it leaves the site or stays on the page, the page it names, or None (no link)."""
+def resolve_link(href: str, source: str, sources: set[str]) -> str | None:
+    """Where a link ``href`` written in ``source`` points in the staged book: the same ``href`` when it
+    leaves the site, stays on the page or names a page of the book (Sphinx turns a link to a notebook
+    into a link to its page), the home page for README.md and CONTRIBUTING.md, or None (no link)."""
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or not parts.path:
         return href
     if parts.path.startswith("/"):
         return None
     wanted = posixpath.normpath(posixpath.join(posixpath.dirname(source), unquote(parts.path)))
-    if wanted in targets.values():  # a link to a page of the site already (the navigation)
-        return href
-    if wanted not in targets:
-        return None
-    fragment = f"#{parts.fragment}" if parts.fragment and targets[wanted] != HOME else ""
-    return relative(target, targets[wanted]) + fragment
+    if wanted in TO_HOME:
+        return relative(source, HOME_SOURCE)
+    return href if wanted in sources else None
 
 
-def rewrite_links(page_html: str, source: str, target: str, targets: dict[str, str]) -> str:
-    """Point each ``<a href>`` of a page at the site's pages; a link to a file that is not in the
-    site loses its href and stays as text."""
+def rewrite_links(markdown: str, source: str, sources: set[str]) -> str:
+    """Point each Markdown link of ``markdown`` (written in ``source``) at the book's pages; a link to a
+    file that is not in the book becomes its text. Fenced code blocks stay as they are."""
 
     def replace(match: re.Match[str]) -> str:
-        link = resolve_link(html.unescape(match["href"]), source, target, targets)
-        if link is None:
-            return match["open"] + match["rest"]
-        return f'{match["open"]} href="{html.escape(link)}"{match["rest"]}'
+        link = resolve_link(match["href"], source, sources)
+        return match["text"] if link is None else f"[{match['text']}]({link})"
 
-    pattern = re.compile(r'(?P<open><a\b[^>]*?)\s+href="(?P<href>[^"]*)"(?P<rest>[^>]*>)')
-    return pattern.sub(replace, page_html)
-
-
-def nav_html(pages: list[Page], index: int) -> str:
-    """Home, previous and next links for ``pages[index]`` (index -1: the home page)."""
-    here = pages[index].target if index >= 0 else HOME
-    links = [f'<a href="{relative(here, HOME)}">⌂ Home</a>']
-    if index > 0:
-        before = pages[index - 1]
-        links.append(f'<a class="prev" href="{relative(here, before.target)}">← {html.escape(before.title)}</a>')
-    if index + 1 < len(pages):
-        after = pages[index + 1]
-        links.append(f'<a class="next" href="{relative(here, after.target)}">{html.escape(after.title)} →</a>')
-    return '<nav class="site">' + " ".join(links) + "</nav>"
+    pieces, start = [], 0
+    for fence in FENCE.finditer(markdown):
+        pieces += [MD_LINK.sub(replace, markdown[start : fence.start()]), fence.group()]
+        start = fence.end()
+    return "".join(pieces) + MD_LINK.sub(replace, markdown[start:])
 
 
 def execute_notebook(path: Path) -> nbformat.NotebookNode:
@@ -157,12 +140,32 @@ def execute_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def executed_lessons(pages: list[Page], executed: Path, execute: bool) -> dict[str, nbformat.NotebookNode]:
-    """The executed notebook of every lesson and appendix: its copy in ``executed``, or, when it has
-    none and ``execute`` is set, a run made now. Exits listing the missing copies otherwise."""
+def with_outputs(notebook: nbformat.NotebookNode, executed: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """``notebook`` as committed, each code cell with the outputs of the cell of the same source in
+    ``executed``, in order. The executed copy's own cells are not used: a run may have put a cell of
+    its own in place of one (the notebook tests put one that restores PATH in place of the title)."""
+    ran = [cell for cell in executed.cells if cell.cell_type == "code"]
+    position, unmatched = 0, 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        match = next((i for i in range(position, len(ran)) if ran[i].source == cell.source), None)
+        if match is None:
+            unmatched += 1
+            continue
+        cell.outputs, cell.execution_count, position = ran[match].outputs, ran[match].execution_count, match + 1
+    if unmatched:
+        print(f"build_site: warning: {name}: {unmatched} code cell(s) changed since this run: shown without outputs")
+    return notebook
+
+
+def executed_lessons(pages: list[Page], executed: Path, missing_mode: str) -> dict[str, nbformat.NotebookNode]:
+    """The executed notebook of every lesson and appendix: its copy in ``executed``, or, for one that
+    has none, by ``missing_mode``: "execute" (run it now), "unexecuted" (the notebook as committed,
+    without outputs) or "error" (exit listing the missing copies)."""
     lessons = [page for page in pages if page.kind != "lab"]
     missing = [page for page in lessons if not (executed / Path(page.source).name).exists()]
-    if missing and not execute:
+    if missing and missing_mode == "error":
         names = ", ".join(Path(page.source).name for page in missing)
         sys.exit(f"build_site: no executed copy in {executed} of: {names} (run make test, or drop --no-execute)")
     found = {}
@@ -171,10 +174,14 @@ def executed_lessons(pages: list[Page], executed: Path, execute: bool) -> dict[s
         if copy.exists():
             if copy.stat().st_mtime < (ROOT / page.source).stat().st_mtime:
                 print(f"build_site: warning: {copy.name}: the executed copy is older than the notebook")
-            found[page.source] = nbformat.read(copy, as_version=4)
-            continue
-        print(f"build_site: {Path(page.source).name} has no executed copy: executing it now", flush=True)
-        found[page.source] = execute_notebook(ROOT / page.source)
+            notebook = nbformat.read(ROOT / page.source, as_version=4)
+            found[page.source] = with_outputs(notebook, nbformat.read(copy, as_version=4), copy.name)
+        elif missing_mode == "unexecuted":
+            print(f"build_site: {copy.name} has no executed copy: its page shows no outputs", flush=True)
+            found[page.source] = nbformat.read(ROOT / page.source, as_version=4)
+        else:
+            print(f"build_site: {copy.name} has no executed copy: executing it now", flush=True)
+            found[page.source] = execute_notebook(ROOT / page.source)
     return found
 
 
@@ -198,15 +205,12 @@ def warnings_for(notebook: nbformat.NotebookNode, name: str) -> None:
         print(f"build_site: warning: {name} shows {errors} error(s) and {claims} failed claim(s) in this run")
 
 
-def render_page(exporter: HTMLExporter, notebook: nbformat.NotebookNode, page: Page, nav: str) -> str:
-    """One notebook as a full HTML page with the site's navigation above and below it."""
-    resources = {"metadata": {"name": page.title, "path": str(ROOT / Path(page.source).parent)}}
-    body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    if "<main>" not in body or "</main>" not in body:
-        raise RuntimeError("nbconvert's lab template no longer has a <main> element")
-    body = body.replace("<main>", f"<main>\n{NAV_CSS}{nav}", 1)
-    head, _, tail = body.rpartition("</main>")
-    return f"{head}{nav}\n</main>{tail}"
+def book_notebook(notebook: nbformat.NotebookNode, source: str, sources: set[str]) -> nbformat.NotebookNode:
+    """``notebook`` as the book stages it: its Markdown links pointed at the book's pages."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = rewrite_links(cell.source, source, sources)
+    return notebook
 
 
 def syllabus_markdown(readme: str) -> str:
@@ -223,38 +227,79 @@ def link_course_table(markdown: str, pages: list[Page]) -> str:
     for line in markdown.splitlines():
         cells = line.split("|")
         if line.startswith("|") and len(cells) > 4 and (lesson := by_prefix.get(cells[1].strip())):
-            cells[2] = f" [{cells[2].strip()}]({lesson.target}) "
+            cells[2] = f" [{cells[2].strip()}]({lesson.source}) "
             lab = by_prefix.get(f"lab{cells[1].strip()}")
             for index, cell in enumerate(cells):  # the lab's column, wherever the table puts it
                 if lab and cell.strip() == f"lab {cells[1].strip()}":
-                    cells[index] = f" [{cell.strip()}]({lab.target}) "
+                    cells[index] = f" [{cell.strip()}]({lab.source}) "
             line = "|".join(cells)
         lines.append(line)
     return "\n".join(lines)
 
 
-def contents_markdown(pages: list[Page]) -> str:
-    """A list of every page, by kind."""
+def toctree_markdown(pages: list[Page]) -> str:
+    """The book's tables of contents (the sidebar's and the home page's): one per caption, in order."""
+    by_caption: dict[str, list[Page]] = {}
+    for page in pages:
+        by_caption.setdefault(TOC_CAPTIONS[page.kind], []).append(page)
     parts = ["\n\n## All pages\n"]
-    for kind, heading in (("lesson", "Lessons"), ("appendix", "Appendices"), ("lab", "Labs (starters)")):
-        items = [f"- [{page.title}]({page.target})" for page in pages if page.kind == kind]
-        if items:
-            parts.append(f"\n### {heading}\n\n" + "\n".join(items) + "\n")
+    for caption, members in by_caption.items():
+        entries = "\n".join(page.source.removesuffix(".ipynb") for page in members)
+        parts.append(f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n{entries}\n```\n")
     return "".join(parts)
 
 
-def render_home(pages: list[Page], targets: dict[str, str]) -> str:
-    """The home page: the syllabus from README.md, with its table linked, and a list of every page."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    markdown = link_course_table(syllabus_markdown(readme), pages) + contents_markdown(pages)
-    body = mistune.create_markdown(plugins=["table"])(markdown)
-    body = rewrite_links(str(body), "README.md", HOME, targets)
-    title = html.escape(readme.splitlines()[0].lstrip("# ").strip())
-    nav = nav_html(pages, -1)
-    return (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
-        f"<style>{HOME_CSS}</style>\n{NAV_CSS}\n</head>\n<body>\n{nav}\n{body}\n{nav}\n</body>\n</html>\n"
-    )
+def home_markdown(pages: list[Page], sources: set[str]) -> str:
+    """The home page: README.md's syllabus with its links pointed at the book, then the contents."""
+    syllabus = syllabus_markdown((ROOT / "README.md").read_text(encoding="utf-8"))
+    linked = link_course_table(rewrite_links(syllabus, "README.md", sources), pages)
+    return linked.rstrip() + "\n" + toctree_markdown(pages)
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write ``path`` only when its text changes, so that Sphinx rebuilds only the pages that did."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def stage(staged: Path, pages: list[Page], executed: Path, missing_mode: str) -> None:
+    """Write the Sphinx project of the book into ``staged``: index.md and one notebook per page."""
+    sources = {page.source for page in pages}
+    lessons = executed_lessons(pages, executed, missing_mode)
+    wanted = {staged / HOME_SOURCE}
+    for page in pages:
+        name = Path(page.source).name
+        if page.kind == "lab":
+            notebook = starter(nbformat.read(ROOT / page.source, as_version=4), name)
+        else:
+            notebook = lessons[page.source]
+            warnings_for(notebook, name)
+        write_if_changed(staged / page.source, nbformat.writes(book_notebook(notebook, page.source, sources)))
+        wanted.add(staged / page.source)
+    write_if_changed(staged / HOME_SOURCE, home_markdown(pages, sources))
+    for path in staged.rglob("*"):
+        if path.is_file() and path not in wanted:
+            path.unlink()
+
+
+def run_sphinx(staged: Path, out: Path, doctrees: Path) -> list[str]:
+    """Build ``staged`` into ``out`` with site/conf.py; return Sphinx's warnings."""
+    from sphinx.application import Sphinx
+    from sphinx.util.console import nocolor
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    nocolor()
+    warnings = io.StringIO()
+    # As sphinx-build does: docutils' directives and roles are global, and a second build in one
+    # process (the tests) must not find the first one's.
+    with patch_docutils(CONF), docutils_namespace():
+        app = Sphinx(str(staged), str(CONF), str(out), str(doctrees), "html", status=None, warning=warnings)
+        app.build()
+    if app.statuscode:
+        sys.exit(f"build_site: Sphinx failed:\n{warnings.getvalue()}")
+    return [line for line in warnings.getvalue().splitlines() if line.strip()]
 
 
 def remove_stale(out: Path, pages: list[Page]) -> None:
@@ -266,42 +311,32 @@ def remove_stale(out: Path, pages: list[Page]) -> None:
                 path.unlink()
 
 
-def write(out: Path, target: str, text: str) -> None:
-    """Write one page of the site."""
-    path = out / target
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def build(out: Path, execute: bool = True, executed: Path = EXECUTED) -> int:
-    """Build the whole site into ``out``; return the number of pages written."""
+def build(out: Path, missing_mode: str = "execute", executed: Path = EXECUTED, work: Path | None = None) -> int:
+    """Build the whole site into ``out`` (staging it in ``work``); return the number of pages written."""
+    work = work or out.parent / f"{out.name}-work"
     pages = course_pages()
-    targets = {page.source: page.target for page in pages} | dict.fromkeys(TO_HOME, HOME)
-    lessons = executed_lessons(pages, executed, execute)
-    exporter = HTMLExporter(template_name="lab")
-    exporter.embed_images = True
-    for index, page in enumerate(pages):
-        name = Path(page.source).name
-        if page.kind == "lab":
-            notebook = starter(nbformat.read(ROOT / page.source, as_version=4), name)
-        else:
-            notebook = lessons[page.source]
-            warnings_for(notebook, name)
-        page_html = render_page(exporter, notebook, page, nav_html(pages, index))
-        write(out, page.target, rewrite_links(page_html, page.source, page.target, targets))
-    write(out, HOME, render_home(pages, targets))
+    stage(work / "source", pages, executed, missing_mode)
+    warnings = run_sphinx(work / "source", out, work / "doctrees")
+    for line in warnings:
+        print(f"build_site: sphinx: {line}")
+    if warnings:
+        sys.exit(f"build_site: {len(warnings)} Sphinx warning(s): a broken link or page (see above)")
     remove_stale(out, pages)
+    shutil.rmtree(out / ".doctrees", ignore_errors=True)
     return len(pages) + 1
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-execute", action="store_true", help="never execute: every executed copy must exist")
+    missing = parser.add_mutually_exclusive_group()
+    missing.add_argument("--no-execute", action="store_true", help="never execute: every executed copy must exist")
+    missing.add_argument("--unexecuted", action="store_true", help="render a lesson with no executed copy as is")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     parser.add_argument("--executed", type=Path, default=EXECUTED, help=f"executed copies (default {EXECUTED})")
     args = parser.parse_args(argv)
+    mode = "error" if args.no_execute else "unexecuted" if args.unexecuted else "execute"
     start = time.perf_counter()
-    count = build(args.out.resolve(), execute=not args.no_execute, executed=args.executed.resolve())
+    count = build(args.out.resolve(), missing_mode=mode, executed=args.executed.resolve())
     print(f"build_site: {count} pages in {args.out} in {time.perf_counter() - start:.1f} s")
 
 
