@@ -93,15 +93,16 @@ def relative(from_path: str, to_path: str) -> str:
 def resolve_link(href: str, source: str, sources: set[str]) -> str | None:
     """Where a link ``href`` written in ``source`` points in the staged book: the same ``href`` when it
     leaves the site, stays on the page or names a page of the book (Sphinx turns a link to a notebook
-    into a link to its page), the home page for README.md and CONTRIBUTING.md, or None (no link)."""
+    into a link to its page), the home page for README.md and CONTRIBUTING.md (from another page), or
+    None (no link)."""
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or not parts.path:
         return href
     if parts.path.startswith("/"):
         return None
     wanted = posixpath.normpath(posixpath.join(posixpath.dirname(source), unquote(parts.path)))
-    if wanted in TO_HOME:
-        return relative(source, HOME_SOURCE)
+    if wanted in TO_HOME:  # on the home page itself (README.md), a link to it would go nowhere
+        return None if source == "README.md" else relative(source, HOME_SOURCE)
     return href if wanted in sources else None
 
 

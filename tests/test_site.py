@@ -37,7 +37,7 @@ CSS_IMPORT = re.compile(r'@import\s+(?:url\()?\s*["\']?([^"\')\s;]+)')
 CSS_URL = re.compile(r'url\(\s*["\']?([^"\')]+)')
 STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S)
 CDN = re.compile(r"//(?:cdn[\w.-]*|[\w.-]*(?:jsdelivr|unpkg|cdnjs|googleapis|gstatic|mathjax)[\w.-]*)\b", re.I)
-CSS_LIMIT = 100_000
+CSS_LIMIT, PAGE_LIMIT = 100_000, 1_000_000
 SOURCES = {
     "notebooks/00_start_here.ipynb",
     "notebooks/10_scaling_out.ipynb",
@@ -93,6 +93,14 @@ def test_resolve_link(href: str, expected: str | None) -> None:
     assert build_site.resolve_link(href, "notebooks/00_start_here.ipynb", SOURCES) == expected
 
 
+def test_home_page_drops_links_to_itself() -> None:
+    assert build_site.resolve_link("CONTRIBUTING.md", "README.md", SOURCES) is None
+    assert (
+        build_site.resolve_link("notebooks/10_scaling_out.ipynb", "README.md", SOURCES)
+        == "notebooks/10_scaling_out.ipynb"
+    )
+
+
 def test_rewrite_links_keeps_code_and_drops_links_to_files_outside_the_book() -> None:
     markdown = (
         "See [`serve`](10_scaling_out.ipynb), [a module](apps/l01_app.py), [home](../README.md) and"
@@ -135,6 +143,25 @@ def test_outputs_come_from_the_run_and_the_cells_from_the_notebook() -> None:
     assert merged.cells[2].outputs == [printed] and merged.cells[2].execution_count == 2
     notebook.cells[2].source, notebook.cells[2].outputs = "print(x + 1)", []  # edited since the run
     assert build_site.with_outputs(notebook, executed, "x.ipynb").cells[2].outputs == []
+
+
+def test_only_lessons_without_an_executed_copy_are_executed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = build_site.course_pages()
+    lessons = [page for page in pages if page.kind != "lab"]
+    first = ROOT / lessons[0].source
+    nbformat.write(nbformat.read(first, as_version=4), tmp_path / first.name)
+    ran: list[str] = []
+
+    def pretend_to_execute(path: Path) -> nbformat.NotebookNode:
+        ran.append(path.name)
+        return nbformat.read(path, as_version=4)
+
+    monkeypatch.setattr(build_site, "execute_notebook", pretend_to_execute)
+    found = build_site.executed_lessons(pages, tmp_path, "execute")
+    assert set(found) == {page.source for page in lessons}
+    assert ran == [Path(page.source).name for page in lessons[1:]]
+    with pytest.raises(SystemExit, match="no executed copy"):
+        build_site.executed_lessons(pages, tmp_path, "error")
 
 
 def test_course_table_links_lessons_and_labs() -> None:
@@ -304,6 +331,12 @@ def test_nothing_in_the_site_is_loaded_from_the_network(site: Path) -> None:
                 f"{path.relative_to(site)}: {ref}" for ref in network_references(path.read_text("utf-8"), path.suffix)
             ]
     assert not found, found
+
+
+def test_no_page_is_over_a_megabyte(site: Path) -> None:
+    """Figures are image files, not inlined: nbconvert's pages were several hundred KB each."""
+    sizes = {page.relative_to(site).as_posix(): page.stat().st_size for page in pages_of(site)}
+    assert max(sizes.values()) <= PAGE_LIMIT, {page: size for page, size in sizes.items() if size > PAGE_LIMIT}
 
 
 def test_no_page_inlines_more_than_100_kb_of_css(site: Path) -> None:
