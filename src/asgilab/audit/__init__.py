@@ -7,5 +7,8 @@ measurements to verdicts) and `render` (a table, JSON or Markdown); `cli` ties t
 """
 
 from asgilab.audit.cli import main
+from asgilab.audit.judge import Verdict
+from asgilab.audit.routes import BadInput, Inputs
+from asgilab.audit.run import Report, audit
 
-__all__ = ["main"]
+__all__ = ["BadInput", "Inputs", "Report", "Verdict", "audit", "main"]

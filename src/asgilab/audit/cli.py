@@ -8,13 +8,12 @@ one sentence before any server starts).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from pathlib import Path
 
 from asgilab.audit import judge as judging
 from asgilab.audit import probe, render
-from asgilab.audit.routes import BadInput, Inputs, Route, app_modules, find_routes, import_app, module_paths
+from asgilab.audit.routes import BadInput, Inputs
+from asgilab.audit.run import audit
 from asgilab.loopback import is_loopback
 from asgilab.server import ServerError
 
@@ -43,28 +42,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     try:
         inputs, fail_on = _inputs(args), _fail_on(args.fail_on)
-        app_dir = Path(args.app_dir).resolve()
-        routes = _selected(find_routes(import_app(args.target, app_dir), inputs), args.route)
         env = _pairs(args.env, "=", "--env")
+        settings = probe.Settings(concurrency=args.concurrency, timeout=args.timeout)
+        report = audit(args.target, args.app_dir, routes=args.route, inputs=inputs, env=env, settings=settings)
     except BadInput as exc:
         print(f"audit: {exc}", file=sys.stderr)
         return 2
-    settings = probe.Settings(concurrency=args.concurrency, timeout=args.timeout)
-    scan = app_modules(app_dir, args.target)
-    server = probe.host(args.target, routes, scan, app_dir, env)
-    server.host = args.host
-    try:
-        with server:
-            measurements = asyncio.run(probe.measure(server, routes, module_paths(scan), settings))
     except ServerError as exc:
         print(f"audit: the app did not start: {exc}", file=sys.stderr)
         return 1
-    verdicts = [judging.judge(m) for m in measurements]
-    status = 1 if any(_fails(v, fail_on) for v in verdicts) else 0
+    status = 1 if any(_fails(v, fail_on) for v in report.verdicts) else 0
     if args.json:
-        print(render.to_json(verdicts, args.target, status))
+        print(render.to_json(report.verdicts, args.target, status))
+    elif args.markdown:
+        print(render.to_markdown(report.verdicts, args.target))
     else:
-        print(render.to_markdown(verdicts, args.target) if args.markdown else render.to_text(verdicts, args.target))
+        print(render.to_text(report.verdicts, args.target))
     return status
 
 
@@ -104,19 +97,6 @@ def _fail_on(text: str) -> set[str]:
             f"--fail-on takes verdicts among {', '.join(judging.VERDICTS)} (or none), not {', '.join(sorted(unknown))}"
         )
     return names - {"none"}
-
-
-def _selected(routes: list[Route], wanted: list[str]) -> list[Route]:
-    if not routes:
-        raise BadInput("the app has no routes the audit can read (it reads Starlette and FastAPI routes)")
-    if not wanted:
-        return routes
-    chosen = [route for route in routes if route.path in wanted]
-    missing = sorted(set(wanted) - {route.path for route in chosen})
-    if missing:
-        known = ", ".join(sorted({route.path for route in routes}))
-        raise BadInput(f"no route {missing[0]!r} in the app; its routes are {known}")
-    return chosen
 
 
 def _fails(verdict: judging.Verdict, fail_on: set[str]) -> bool:
