@@ -3,6 +3,7 @@
 python -m asgilab bench asgilab.apps.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
 python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
 python -m asgilab doctor
+python -m asgilab audit main:app --json     # a verdict for every route of your app (asgilab.audit)
 """
 
 from __future__ import annotations
@@ -166,6 +167,10 @@ def parser() -> argparse.ArgumentParser:
 
     d = commands.add_parser("doctor", help="check versions, start a server, fire a burst")
     d.set_defaults(func=doctor)
+
+    from asgilab.audit.cli import add_parser as add_audit  # its own room: asgilab/audit/
+
+    add_audit(commands)
     return top
 
 
