@@ -74,3 +74,27 @@ def _ms(seconds: Any) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def plot(verdicts: list[Verdict]) -> Any:
+    """One bar pair per route: the longest step of the event loop and the canary's worst wait, on a
+    log scale, with the 20 ms line above which a step holds up everyone else."""
+    import matplotlib.pyplot as plt
+
+    from asgilab.audit.judge import STEP_FLOOR_S
+
+    measured = [v for v in verdicts if v.figures.get("alone_s")]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(measured) + 1.2), layout="constrained")
+    rows = range(len(measured))
+    steps = [max(float(v.figures["longest_loop_step_s"]), 1e-4) * 1000 for v in measured]
+    canary = [max(float(v.figures["canary_worst_s"]), 1e-4) * 1000 for v in measured]
+    ax.barh([r - 0.2 for r in rows], steps, height=0.4, label="longest step of the event loop")
+    ax.barh([r + 0.2 for r in rows], canary, height=0.4, label="canary's worst wait")
+    ax.axvline(STEP_FLOOR_S * 1000, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(list(rows), [f"{v.method} {v.path}  [{v.verdict}]" for v in measured], fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("milliseconds (log scale); dashed: 20 ms")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("What each route does to the event loop, at 20 requests at once")
+    return fig

@@ -54,7 +54,9 @@ def import_app(target: str, app_dir: Path) -> Any:
         raise BadInput(f"expected MODULE:APP (for example main:app), got {target!r}")
     sys.path.insert(0, str(app_dir))
     try:
-        module = importlib.import_module(module_name)
+        # Fresh each time: a notebook that audits again after an edit must see the edited routes.
+        fresh = module_name in sys.modules
+        module = importlib.reload(sys.modules[module_name]) if fresh else importlib.import_module(module_name)
     except Exception as exc:
         raise BadInput(f"could not import module {module_name!r} from {app_dir}: {type(exc).__name__}: {exc}") from None
     app: Any = module
