@@ -79,8 +79,12 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list
         for run in range(times):
             start = time.perf_counter()
             if run and hidden_path:
+                # Executed as a cell the notebook does not keep: nbclient stores a cell at the index it is
+                # given, so the restore goes one past the end and is dropped again.
                 restore = nbformat.v4.new_code_cell(f"import os\nos.environ['PATH'] = {os.environ['PATH']!r}")
-                client.execute_cell(restore, 0)
+                notebook.cells.append(restore)
+                client.execute_cell(restore, len(notebook.cells) - 1)
+                notebook.cells.pop()
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)
             seconds.append(time.perf_counter() - start)
