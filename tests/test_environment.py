@@ -25,7 +25,8 @@ def requirement(spec: str) -> tuple[str, str]:
 
 def test_environment_yml_agrees_with_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    wanted = dict(requirement(s) for s in project["dependencies"] + extras["test"] + extras["site"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed: dict[str, str] = {}
     for item in env["dependencies"]:
