@@ -57,7 +57,7 @@ def _timed(run: Callable[[asyncio.Handle], None]) -> Callable[[asyncio.Handle], 
     return timed_run
 
 
-asyncio.Handle._run = _timed(asyncio.Handle._run)  # type: ignore[method-assign,assignment]  # the audit's one patch
+asyncio.Handle._run = _timed(asyncio.Handle._run)  # type: ignore[method-assign, assignment]  # the audit's one patch
 
 
 def _load_target() -> Any:
