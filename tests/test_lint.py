@@ -24,17 +24,15 @@ def test_ruff_check_and_format():
 
 
 def test_the_package_keeps_its_size_bounds():
-    """No function in the package over 50 lines of code (its signature and docstring aside); each lab's
-    checks module at most 200 lines."""
+    """No function in the package over 50 lines, counted from its ``def`` to its last line (signature
+    and docstring included: counting the code alone let `load`'s 64 lines pass); each lab's checks
+    module at most 200 lines."""
     import ast
 
     long = []
     for path in sorted((ROOT / "src" / "asgilab").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            body = node.body[1:] if ast.get_docstring(node) and len(node.body) > 1 else node.body
-            if node.end_lineno - body[0].lineno >= 50:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 50:
                 long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not long, f"functions over 50 lines: {long}"
     labs = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "src/asgilab/checks").glob("lab*.py")}

@@ -116,33 +116,43 @@ async def load(
       programs kept busy meanwhile (`asgilab.cpu_watch`); compare two such runs with `asgilab.speedup`.
     """
     _check(url, requests, concurrency, timeout, deadline, rate, engine, allow_remote)
-    run = Run(url=url, requests=requests, concurrency=concurrency, engine=engine, rate=rate, label=label)
+    run = Run(
+        url=url, requests=requests, concurrency=concurrency, engine=engine, probe_path=probe, rate=rate, label=label
+    )
     connections = min(concurrency, requests)
     async with ENGINES[engine](connections, ssl, keepalive) as send:
         await _warm_up(send, url, timeout, warmup, connections)
-        done = asyncio.Event()
         with server_cpu(cpu_of) as cpu:
-            t0 = time.perf_counter()
-            probe_task = None
-            if probe is not None:
-                run.probe_path = probe
-                args = (urljoin(url, probe), engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
-                probe_task = asyncio.create_task(_probe(*args))
-            slots: list[Record | None] = [None] * requests
-            loop = _open_loop(send, url, slots, concurrency, rate, timeout, t0) if rate else None
-            try:
-                await asyncio.wait_for(loop or _closed_loop(send, url, slots, concurrency, timeout, t0), deadline)
-            except TimeoutError:
-                run.stopped_by_deadline = True
-            end = time.perf_counter() - t0
-            done.set()
-            if probe_task is not None:
-                await probe_task
+            await _measure(send, run, timeout=timeout, deadline=deadline, probe_interval=probe_interval, ssl=ssl)
         cpu.record(run)
+    return run
+
+
+async def _measure(send: Send, run: Run, *, timeout: float, deadline: float, probe_interval: float, ssl: Any) -> None:
+    """`load`'s measured part: ``run``'s requests (the probe beside them) until done or ``deadline``."""
+    slots: list[Record | None] = [None] * run.requests
+    done = asyncio.Event()
+    t0 = time.perf_counter()
+    probe_task = None
+    if run.probe_path is not None:
+        probe_url = urljoin(run.url, run.probe_path)
+        args = (probe_url, run.engine, ssl, timeout, probe_interval, t0, done, run.probe_records)
+        probe_task = asyncio.create_task(_probe(*args))
+    if run.rate:
+        loop = _open_loop(send, run.url, slots, run.concurrency, run.rate, timeout, t0)
+    else:
+        loop = _closed_loop(send, run.url, slots, run.concurrency, timeout, t0)
+    try:
+        await asyncio.wait_for(loop, deadline)
+    except TimeoutError:
+        run.stopped_by_deadline = True
+    end = time.perf_counter() - t0
+    done.set()
+    if probe_task is not None:
+        await probe_task
     run.records = [slot or Record(start=end, end=end, error="deadline") for slot in slots]
     finished = [r.end for r in run.records if r.error != "deadline"]
     run.wall_s = end if run.stopped_by_deadline or not finished else max(finished)
-    return run
 
 
 def _check(
