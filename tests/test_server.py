@@ -74,8 +74,17 @@ def test_syntax_error_is_a_clear_error_with_the_servers_output(tmp_path):
     ],
 )
 def test_import_errors_are_clear(app, expected):
-    with pytest.raises(ServerError, match=expected):
+    with pytest.raises(ServerError, match=expected) as err:
         serve(app).start()
+    # The server's own error is the first thing it printed: no runpy warning about asgilab._launch above it.
+    output = str(err.value).split("--- last lines of its output ---\n", 1)[1]
+    assert "Warning" not in output and output.startswith("ERROR:"), output
+
+
+def test_importing_the_package_does_not_load_the_launcher():
+    """`python -m asgilab._launch` imports `asgilab` first; runpy warns when that already loaded `_launch`."""
+    code = "import sys, asgilab; print('asgilab._launch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "False\n"
 
 
 def test_lifespan_crash_is_reported(tmp_path):

@@ -26,7 +26,6 @@ from typing import Any, Self
 
 import psutil
 
-from asgilab._launch import PARENT_FD_ENV
 from asgilab.loopback import is_loopback
 from asgilab.machine import process_cpu_s
 
@@ -222,6 +221,10 @@ class Server:
         if self._log is not None:  # a retry after a port clash starts a fresh log
             self._log.close()
         self._log = tempfile.TemporaryFile(prefix="asgilab-server-", suffix=".log")  # noqa: SIM115 (open for logs())
+        # Imported here, not at the top: `python -m asgilab._launch` imports the package first, and
+        # runpy warns when the package's imports have already loaded the module it is about to run.
+        from asgilab._launch import PARENT_FD_ENV
+
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", PARENT_FD_ENV: str(read_fd)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.app_dir), env.get("PYTHONPATH")]))
         try:
