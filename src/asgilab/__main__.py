@@ -4,30 +4,44 @@ python -m asgilab bench asgilab.apps.demo:app --path /async-sleep?ms=100 -n 100 
 python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
 python -m asgilab doctor
 python -m asgilab audit main:app --json     # a verdict for every route of your app (asgilab.audit)
+
+``bench`` exits 0 when at least one request succeeded (the table counts the failures), 1 when none did,
+when nothing answered at the URL or the server did not start, and 2 for bad input, which it reports in
+one line before it starts anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
-from asgilab.load import ENGINES, load_sync
+from asgilab.load import ENGINES, MAX_REQUESTS, load_sync
+from asgilab.loopback import check_loopback
 from asgilab.results import table
 from asgilab.server import ServerError, serve
 
+CONNECT_TIMEOUT_S = 2.0  # a loopback server that is up accepts at once
+
 
 def bench(args: argparse.Namespace) -> int:
+    """Exit 0 when at least one request succeeded; 1 when none did, the URL did not answer or the server
+    did not start; 2 for bad input, found before anything starts. Errors are one line on stderr."""
     target: str = args.target
     is_url = target.startswith(("http://", "https://"))
-    if not is_url and ":" not in target:
-        print(f"error: TARGET must be module:app or a loopback URL, got {target!r}", file=sys.stderr)
-        return 2
+    problem = _bad_input(args, is_url)
+    if problem is not None:
+        return _error(problem, 2)
+    if is_url and (refused := _no_answer(target)) is not None:
+        return _error(f"nothing answers at {target} ({refused}): start the server first, or give module:app", 1)
     options: dict[str, Any] = dict(
         timeout=args.timeout, deadline=args.deadline, engine=args.engine, warmup=args.warmup, rate=args.rate
     )
@@ -40,16 +54,47 @@ def bench(args: argparse.Namespace) -> int:
             base = target.rstrip("/") if live is None else live.url
             run = load_sync(base + args.path, args.requests, args.concurrency, label=args.path, **options)
     except ServerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(str(exc), 1)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(run.to_dict()))
-    else:
-        print(table([run]))
+        return _error(str(exc), 2)
+    print(json.dumps(run.to_dict()) if args.json else table([run]))
+    if run.ok == 0:
+        kinds = ", ".join(f"{kind} x{count}" for kind, count in run.error_kinds.items())
+        return _error(f"none of the {run.requests} requests succeeded ({kinds}): check --path and the server", 1)
     return 0
+
+
+def _bad_input(args: argparse.Namespace, is_url: bool) -> str | None:
+    """What is wrong with the command line that argparse cannot see, in one sentence, or None."""
+    if not is_url and ":" not in args.target:
+        return f"TARGET must be module:app or a loopback URL, got {args.target!r}"
+    if is_url:
+        try:
+            check_loopback(args.target)
+        except ValueError as exc:
+            return str(exc)
+    for flag, path in (("--path", args.path), ("--probe", args.probe)):
+        if path is not None and not path.startswith("/"):
+            return f"{flag} must start with /, got {path!r} (did you mean {flag} /{path}?)"
+    return None
+
+
+def _no_answer(url: str) -> str | None:
+    """Why nothing accepts a connection at ``url`` (e.g. "connection refused"), or None when something does."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
+            return None
+    except TimeoutError:
+        return f"no connection within {CONNECT_TIMEOUT_S:g} s"
+    except OSError as exc:
+        return exc.strerror.lower() if exc.strerror else type(exc).__name__
+
+
+def _error(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -132,6 +177,37 @@ DOCTOR_STEPS: list[tuple[str, str, Callable[[], str]]] = [
 ]
 
 
+def _count(low: int, high: int = MAX_REQUESTS) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number (of seconds, or of requests per second for --rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad command line in one line (and exit code 2), not the usage block above it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _key_value(text: str) -> str:
     if "=" not in text or text.startswith("="):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -139,21 +215,21 @@ def _key_value(text: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m asgilab", description="Measure ASGI servers live.")
-    commands = top.add_subparsers(dest="command", required=True)
+    top = _Parser(prog="python -m asgilab", description="Measure ASGI servers live.")
+    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     b = commands.add_parser("bench", help="load an app (module:app, served for you) or a loopback URL")
     b.add_argument("target", help="module:app to serve, or a loopback URL such as http://127.0.0.1:8000")
     b.add_argument("--path", default="/", help="path (and query) to request, default /")
-    b.add_argument("-n", "--requests", type=int, default=100, help="number of requests (default 100)")
-    b.add_argument("-c", "--concurrency", type=int, default=10, help="requests in flight (default 10)")
-    b.add_argument("--rate", type=float, help="open loop: requests per second (latency counts from schedule)")
+    b.add_argument("-n", "--requests", type=_count(1), default=100, help="number of requests (default 100)")
+    b.add_argument("-c", "--concurrency", type=_count(1), default=10, help="requests in flight (default 10)")
+    b.add_argument("--rate", type=_seconds, help="open loop: requests per second (latency counts from schedule)")
     b.add_argument("--probe", help="a cheap path polled during the run, e.g. /ping")
     b.add_argument("--engine", choices=sorted(ENGINES), default="aiohttp")
-    b.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
-    b.add_argument("--deadline", type=float, default=60.0, help="seconds for the whole run (default 60)")
-    b.add_argument("--warmup", type=int, default=0, help="requests sent before measuring (default 0)")
-    b.add_argument("--workers", type=int, default=1, help="uvicorn workers when serving module:app")
+    b.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request (default 10)")
+    b.add_argument("--deadline", type=_seconds, default=60.0, help="seconds for the whole run (default 60)")
+    b.add_argument("--warmup", type=_count(0), default=0, help="requests sent before measuring (default 0)")
+    b.add_argument("--workers", type=_count(1, 64), default=1, help="uvicorn workers when serving module:app")
     b.add_argument(
         "--env",
         action="append",
@@ -176,7 +252,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return _error("interrupted", 130)  # the servers it started stop at exit, as ever
 
 
 if __name__ == "__main__":

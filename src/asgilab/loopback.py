@@ -23,6 +23,10 @@ def check_loopback(url: str, allow_remote: bool = False) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+    try:
+        parts.port  # noqa: B018 (parsing it is the check: ``http://127.0.0.1:8000hello`` has no port)
+    except ValueError:
+        raise ValueError(f"the port of {url!r} is not a number from 0 to 65535") from None
     if not allow_remote and not is_loopback(parts.hostname):
         raise ValueError(
             f"refusing to send load to {parts.hostname!r}: the course loads only this machine's loopback"
