@@ -18,7 +18,16 @@ from conftest import check_fails, check_passes, lab_app_dirs, strangers
 
 NAME = "lab03_def_vs_async_def.ipynb"
 SDK_APP, CPU_APP, QUOTE_APP = "lab03_sdk_app:app", "lab03_cpu_app:app", "lab03_quote_app:app"
-FIXES = ("total_tokens", "ProcessPoolExecutor", "run_in_executor", "CapacityLimiter", "= 64", "= 100", "spawn")
+FIXES = (
+    "total_tokens",
+    "ProcessPoolExecutor",
+    "run_in_executor",
+    "CapacityLimiter",
+    "= 64",
+    "= 150",
+    "spawn",
+    ".shutdown(",
+)
 STARTED = "INFO:     Started server process\n"
 REFUSAL = "lab03_quote_sdk.QuoteLimitExceeded: more than 70 calls in flight"
 
@@ -33,8 +42,8 @@ def failed(criteria: list[Criterion]) -> list[str]:
     return [c.what for c in criteria if not c.passed]
 
 
-def forecasts(wall_s: float, ok: int = 160, latency_s: float = 0.1, logs: str = STARTED) -> Measured:
-    return Measured(made_run(ok, {"status 500": 160 - ok} if ok < 160 else None, wall_s, latency_s), logs)
+def forecasts(wall_s: float, ok: int = 150, latency_s: float = 0.5, logs: str = STARTED) -> Measured:
+    return Measured(made_run(ok, {"status 500": 150 - ok} if ok < 150 else None, wall_s, latency_s), logs, call_s=0.4)
 
 
 def quotes(wall_s: float, ok: int = 120, refusals: int = 0, call_s: float = 0.4) -> Measured:
@@ -42,38 +51,43 @@ def quotes(wall_s: float, ok: int = 120, refusals: int = 0, call_s: float = 0.4)
     return Measured(run, STARTED + f"{REFUSAL}\n" * refusals, call_s)
 
 
-def reports(cores_used: float, ping_ms: float = 5, others: float = 0.1, cores: int = 2, ok: int = 8) -> Measured:
+def reports(
+    cores_used: float, ping_ms: float = 5, others: float = 0.1, cores: int = 2, ok: int = 8, left: int = 0
+) -> Measured:
     burst = made_run(ok, {"status 500": 8 - ok} if ok < 8 else None, wall_s=0.5)
     burst.probe_records = [Record(0.0, ping_ms / 1000, 200) for _ in range(5)]
     burst.server_cpu_s, burst.others_cores = cores_used * 0.5, others
     logs = STARTED + "AttributeError: 'State' object has no attribute 'pool'"
-    return Measured(burst, logs, serial=made_run(3, latency_s=0.1, wall_s=0.3), cores=cores)
+    pool: dict[str, int | str] = {"serving": 2, "after_shutdown": left, "shutdown": "lifespan.shutdown.complete"}
+    return Measured(burst, logs, serial=made_run(3, latency_s=0.1, wall_s=0.3), cores=cores, pool=pool)
 
 
 # -- judging, on hand-built measurements --------------------------------------------------
-AT_ONCE = "at least 50 of the 80 requests in flight served at once"
+WITHIN = "150 forecasts at once answered within the SLO of 0.75 s"
 
 
-def test_judge_step1_passes_when_all_80_run_together() -> None:
-    criteria = check.judge_step1(forecasts(wall_s=0.21))
-    assert not failed(criteria) and "= 2.1 rounds of 100 ms" in criteria[2].measured
+def test_judge_step1_passes_when_all_150_run_in_one_round() -> None:
+    criteria = check.judge_step1(forecasts(wall_s=0.57))
+    assert not failed(criteria) and "0.57 s = 1.4 calls of 400 ms (one alone)" in criteria[2].measured
 
 
 def test_judge_step1_the_40_token_staircase() -> None:
-    criteria = check.judge_step1(forecasts(wall_s=0.41))
-    assert failed(criteria) == [AT_ONCE] and "about 39 ran at once" in criteria[2].measured
+    criteria = check.judge_step1(forecasts(wall_s=1.72))
+    assert failed(criteria) == [WITHIN] and "so about 35 ran at once" in criteria[2].measured
     assert "40 tokens" in criteria[2].advice and "lifespan" in criteria[2].advice
     no_fix_given(criteria)
 
 
-def test_judge_step1_more_than_40_but_not_enough() -> None:
-    criteria = check.judge_step1(forecasts(wall_s=0.33))
-    assert failed(criteria) == [AT_ONCE] and "fewer than 80?" in criteria[2].advice
+def test_judge_step1_the_lessons_100_tokens_take_two_rounds() -> None:
+    criteria = check.judge_step1(forecasts(wall_s=0.9))  # the lesson's line pasted: 150 / 100 = 2 rounds of 0.4 s
+    assert failed(criteria) == [WITHIN] and "2.2 rounds of one call" in criteria[2].advice
+    assert "ceil(150 / N)" in criteria[2].advice
+    no_fix_given(criteria)
 
 
 def test_judge_step1_a_removed_sdk_call_and_a_limiter_touched_off_the_loop() -> None:
     no_wait = check.judge_step1(forecasts(wall_s=0.05, latency_s=0.002))
-    assert failed(no_wait) == ["each request really waits 100 ms"] and "keep the SDK call" in no_wait[1].advice
+    assert failed(no_wait) == ["each request really waits 400 ms"] and "keep the SDK call" in no_wait[1].advice
     logs = STARTED + "anyio.NoEventLoopError: Not currently running on any asynchronous event loop."
     in_endpoint = check.judge_step1(forecasts(wall_s=0.05, ok=0, logs=logs))[0]  # set inside the `def` endpoint
     assert not in_endpoint.passed and "no event loop runs (in a worker thread" in in_endpoint.advice
@@ -99,7 +113,8 @@ def test_judge_step3_copying_step_1s_100_tokens_is_refused_by_the_vendor() -> No
     criteria = check.judge_step3(quotes(wall_s=0.45, ok=70, refusals=50))
     assert failed(criteria) == ["all 120 quotes answered", SLO, VENDOR]
     assert "the SDK refused calls: more than 70" in criteria[0].advice
-    assert criteria[3].measured == "50 refusal(s) (QuoteLimitExceeded) in the server's output"
+    # the failed requests of the kept burst, not the refusal lines of every try and its tracebacks
+    assert criteria[3].measured == "50 of the 120 quotes failed in the kept burst; the server logged QuoteLimitExceeded"
     assert "says little yet" in criteria[2].advice
     no_fix_given(criteria)
 
@@ -110,6 +125,9 @@ PING, CORES = "GET /ping stays responsive while 8 reports run", "8 reports at on
 def test_judge_step2_passes_with_a_free_loop_on_two_cores() -> None:
     criteria = check.judge_step2(reports(cores_used=1.8))
     assert not failed(criteria) and "kept 1.80 cores busy" in criteria[2].measured
+    assert criteria[3].measured.endswith(
+        "2 child process(es) of the server when its shutdown began, 0 still running after the lifespan ended"
+    )
     assert "x1.60" in criteria[2].measured  # 8 x 100 ms one after another, in 0.5 s
 
 
@@ -126,6 +144,17 @@ def test_judge_step2_branches() -> None:
     no_fix_given(inline + [busy, broken])
 
 
+def test_judge_step2_a_pool_left_running_after_shutdown() -> None:
+    leaked = check.judge_step2(reports(cores_used=1.8, left=2))
+    assert failed(leaked) == ["the pool's worker processes are gone once the app's lifespan shutdown ends"]
+    assert "2 still running after the lifespan ended" in leaked[3].measured
+    assert "once `yield` returns" in leaked[3].advice
+    never = reports(cores_used=1.8)
+    never.pool = None  # the lifespan shutdown never completed: no report
+    assert not check.judge_step2(never)[3].passed and "never completed" in check.judge_step2(never)[3].measured
+    no_fix_given(leaked)
+
+
 def test_a_failed_step_ends_with_the_hint_ladder() -> None:
     with pytest.raises(CheckFailed) as failure:
         verdict(Feedback(check.TITLES[3], check.judge_step3(quotes(wall_s=1.25)), step=3))
@@ -135,7 +164,7 @@ def test_a_failed_step_ends_with_the_hint_ladder() -> None:
 def test_hints_climb_from_where_to_look_to_the_code() -> None:
     assert "lifespan" in check.hint(1) and "total_tokens" not in check.hint(1)
     assert "current_default_thread_limiter" in check.hint(1, level=2) and "uvicorn 0.50" in check.hint(1, level=2)
-    assert "total_tokens = 100" in check.hint(1, level=3)
+    assert "ceil(150 / N)" in check.hint(1) and "total_tokens = 150" in check.hint(1, level=3)
     assert "ProcessPoolExecutor" not in check.hint(2) and "ProcessPoolExecutor" in check.hint(2, level=2)
     assert 'get_context("spawn")' in check.hint(2, level=2)
     assert "run_in_executor(app.state.pool, burn_cpu, ms)" in check.hint(2, level=3)
@@ -153,7 +182,6 @@ def test_hints_climb_from_where_to_look_to_the_code() -> None:
 starter, solution = lab_app_dirs(
     NAME,
     {
-        "lab03_weather_sdk.py",
         "lab03_sdk_app.py",
         "lab03_cpu_lifespan.py",
         "lab03_cpu_app.py",
@@ -164,7 +192,7 @@ starter, solution = lab_app_dirs(
 
 
 def test_step1_fails_on_the_starter_with_the_40_tokens(starter: Path) -> None:
-    print(check_fails(check.step1, SDK_APP, starter, "[FAIL] at least 50", "40 tokens", "lifespan"))
+    print(check_fails(check.step1, SDK_APP, starter, f"[FAIL] {WITHIN}", "40 tokens", "lifespan"))
 
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:
@@ -242,8 +270,8 @@ def variants(solution: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("lab03_variants")
     shutil.copytree(solution, folder, dirs_exist_ok=True)
     forecast = {
-        "sdk_module": "lab03_weather_sdk",
-        "tokens": 90,
+        "sdk_module": "asgilab.apps.lab03_weather",
+        "tokens": 160,
         "path": "forecast",
         "method": "forecast",
         "arg": "city",
@@ -251,10 +279,23 @@ def variants(solution: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     quote = {"sdk_module": "lab03_quote_sdk", "tokens": 66, "path": "quote", "method": "quote", "arg": "symbol"}
     (folder / "lab03_own_sdk_app.py").write_text(OWN_LIMITER.format(**forecast))
     (folder / "lab03_own_quote_app.py").write_text(OWN_LIMITER.format(**quote))
-    copied = (folder / "lab03_quote_app.py").read_text().replace("total_tokens = 64", "total_tokens = 100")
+    copied = (folder / "lab03_quote_app.py").read_text().replace("total_tokens = 64", "total_tokens = 150")
     (folder / "lab03_copied_app.py").write_text(copied)
+    pasted = (folder / "lab03_sdk_app.py").read_text().replace("total_tokens = 150", "total_tokens = 100")
+    (folder / "lab03_pasted_app.py").write_text(pasted)  # lesson 03's line, as it was
+    lifespan = (folder / "lab03_cpu_lifespan.py").read_text()
+    leaky = lifespan.replace(
+        "    with ProcessPoolExecutor(max_workers=usable_cores(), mp_context=spawn) as pool:  # one process per core\n"
+        "        app.state.pool = pool\n        yield\n",
+        "    app.state.pool = ProcessPoolExecutor(max_workers=usable_cores(), mp_context=spawn)  # never shut down\n"
+        "    yield\n",
+    )
+    assert leaky != lifespan
+    (folder / "lab03_leaky_lifespan.py").write_text(leaky)
+    cpu_app = (folder / "lab03_cpu_app.py").read_text()
+    (folder / "lab03_leaky_app.py").write_text(cpu_app.replace("from lab03_cpu_lifespan", "from lab03_leaky_lifespan"))
     (folder / "lab03_in_endpoint_app.py").write_text(
-        "import anyio.to_thread\nfrom fastapi import FastAPI\n\nfrom lab03_weather_sdk import sdk\n\napp = FastAPI()\n\n\n"
+        "import anyio.to_thread\nfrom fastapi import FastAPI\n\nfrom asgilab.apps.lab03_weather import sdk\n\napp = FastAPI()\n\n\n"
         '@app.get("/forecast")\ndef forecast(city: str = "x"):\n'
         "    anyio.to_thread.current_default_thread_limiter().total_tokens = 100  # on a worker thread\n"
         "    return sdk.forecast(city)\n"
@@ -267,7 +308,20 @@ def test_an_async_endpoint_with_its_own_capacity_limiter_passes_steps_1_and_3(va
     print(check_passes(check.step3, "lab03_own_quote_app:app", variants))
 
 
-def test_step_1s_100_tokens_copied_into_step_3_are_refused_by_the_vendor(variants: Path) -> None:
+def test_lesson_03s_100_tokens_pasted_into_step_1_miss_the_slo(variants: Path) -> None:
+    text = check_fails(check.step1, "lab03_pasted_app:app", variants, f"[FAIL] {WITHIN}", "rounds of one call")
+    assert "total_tokens" not in text
+    print(text)
+
+
+def test_a_pool_never_shut_down_leaves_its_workers_running(variants: Path) -> None:
+    gone = "the pool's worker processes are gone once the app's lifespan shutdown ends"
+    text = check_fails(check.step2, "lab03_leaky_app:app", variants, f"[FAIL] {gone}", "once `yield` returns")
+    assert "[PASS] GET /ping stays responsive" in text  # only the shutdown is wrong
+    print(text)
+
+
+def test_step_1s_150_tokens_copied_into_step_3_are_refused_by_the_vendor(variants: Path) -> None:
     text = check_fails(check.step3, "lab03_copied_app:app", variants, "[FAIL] " + VENDOR, failed_only=True)
     assert "the SDK refused calls: more than 70" in text and "total_tokens" not in text
     print(text)
