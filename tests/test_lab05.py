@@ -42,6 +42,21 @@ def test_judge_step1_passes_a_pool_and_fails_a_connection_per_request() -> None:
     no_fix_given(bad)
 
 
+SYNTAX = 'asyncpg.exceptions.PostgresSyntaxError: syntax error at or near "%"'
+LISTED = (
+    "asyncpg.exceptions.DataError: invalid input for query argument $1: [7] (an integer is required (got type list))"
+)
+
+
+def test_judge_step1_psycopgs_query_sent_through_asyncpg_is_named() -> None:
+    for error in (SYNTAX, LISTED):
+        answered = lab05.judge_step1(Measured(made_run(0, {"status 500": 100}), 3, f"{LOGS}\n{error}"))[0]
+        assert not answered.passed and "write a query's parameters" in answered.advice
+        no_fix_given([answered])
+    other = lab05.judge_step1(Measured(made_run(90, {"status 500": 10}), 5, LOGS))[0]
+    assert "write a query's parameters" not in other.advice
+
+
 def test_judge_step1_failed_requests_show_kinds_and_the_servers_last_lines() -> None:
     answered = lab05.judge_step1(Measured(made_run(90, {"status 500": 10}), 5, LOGS))[0]
     assert not answered.passed and "90/100 answered" in answered.measured and "status 500: 10" in answered.measured
@@ -88,6 +103,8 @@ def test_judge_step3_names_the_refusals_and_the_connections_left_open() -> None:
 def test_judge_step3_a_worker_that_never_finished_its_shutdown() -> None:
     criteria = step3(held=(0,))
     assert failed(criteria) == [criteria[2].what] and "1 of 2 workers" in criteria[2].advice
+    assert "look at the part of your lifespan after `yield`" in criteria[2].advice  # where to look, then the lines
+    no_fix_given(criteria)
     assert "no worker reported" in lab05.judge_step3(Measured(made_run(200), 12, LOGS, []))[2].measured
 
 
@@ -102,6 +119,7 @@ def test_hints_climb_a_ladder_and_solutions_come_from_the_solution_notebook() ->
     assert "request.state.pool" in lab05.hint(1, level=2) and "AsyncConnectionPool" in lab05.hint(2, level=2)
     assert "MAX_CONNECTIONS // WORKERS" in lab05.hint(3, level=3) and "check.solution(3)" in lab05.hint(3, level=3)
     assert "request.state.pool.acquire()" in lab05.solution(1) and "psycopg.connect" not in lab05.solution(2)
+    assert "$1::int" in lab05.solution(1) and "psycopg" not in lab05.solution(1) and "$1, $2" in lab05.hint(1, level=2)
     assert "POOL_SIZE = max(1, MAX_CONNECTIONS // WORKERS)" in lab05.solution(3)
     with pytest.raises(ValueError):
         lab05.hint(4)
@@ -134,6 +152,31 @@ def test_step1_fails_on_the_starter(starter: Path) -> None:
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:
     print(check_passes(lab05.step1, APP, solution))
+
+
+def test_step1_the_lessons_acquire_around_psycopgs_query_is_named(starter: Path, tmp_path: Path) -> None:
+    # The likely first try: the pool borrowed as lesson 05 does, the query and its values left as psycopg had them.
+    for module in starter.glob("lab05_*.py"):
+        shutil.copy(module, tmp_path)
+    app = (tmp_path / "lab05_db_app.py").read_text()
+    tried = (
+        app.replace("    import psycopg  # psycopg 3, its async API\n", "")
+        .replace(
+            "    async with await psycopg.AsyncConnection.connect(DSN, row_factory=psycopg.rows.dict_row) as conn:",
+            "    async with request.state.pool.acquire() as conn:",
+        )
+        .replace(
+            "    row = await (await conn.execute(ORDER, [order_id])).fetchone()",
+            "    row = await conn.fetchrow(ORDER, order_id)",
+        )
+    )
+    assert tried.count("request.state.pool.acquire()") == 1 and "conn.fetchrow(ORDER, order_id)" in tried
+    assert "psycopg" not in tried.split("# an order lookup")[1]
+    (tmp_path / "lab05_db_app.py").write_text(tried)
+    text = check_fails(
+        lab05.step1, APP, tmp_path, "write a query's parameters", "PostgresSyntaxError", failed_only=True
+    )
+    print(text)
 
 
 def test_step2_fails_on_the_starter(starter: Path) -> None:

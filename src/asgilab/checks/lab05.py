@@ -39,9 +39,9 @@ HINTS = Hints(
     "lab05_database_pools.ipynb",
     {
         1: (
-            "Look at order() in lab05_db_app.py: what does every request open before its query, and when is it closed? The server counts each one.",
-            "The lifespan in lab05_pool.py makes an asyncpg pool and yields it as {'pool': pool}: each request sees it as request.state.pool; `async with pool.acquire() as conn:` borrows a connection and gives it back.",
-            "async with request.state.pool.acquire() as conn:\n    row = await conn.fetchrow(ORDER, order_id)",
+            "Look at order() in lab05_db_app.py: what does every request open before its query, and when is it closed? The server counts each one. Then at the query itself: which driver will run it?",
+            "The lifespan in lab05_pool.py makes an asyncpg pool and yields it as {'pool': pool}: each request sees it as request.state.pool; `async with pool.acquire() as conn:` borrows a connection and gives it back. asyncpg numbers a query's parameters ($1, $2; psycopg writes %s) and takes their values as arguments: `conn.fetchrow(query, value)`, which returns a Record (dict() turns it into a dict).",
+            "ORDER = \"SELECT $1::int AS id, 'shipped' AS status FROM pg_sleep(0.02)\"\n\nasync with request.state.pool.acquire() as conn:\n    row = await conn.fetchrow(ORDER, order_id)",
         ),
         2: (
             "Look at report() in lab05_report.py: which driver does it call, and is anything there awaited? While it waits for PostgreSQL, nothing else runs.",
@@ -108,6 +108,9 @@ def _answered(m: Measured, path: str) -> Criterion:
     return all_answered(m.run, f"GET {path} answers every request", before_shutdown, where)
 
 
+DIALECT = re.compile(r"PostgresSyntaxError: syntax error at or near \"%\"|invalid input for query argument \$1")
+
+
 def judge_step1(m: Measured) -> list[Criterion]:
     """Every request answered; the server authorized at most 1 connection per 5 requests."""
     pooled = Criterion(
@@ -116,7 +119,13 @@ def judge_step1(m: Measured) -> list[Criterion]:
         f"{m.opened} connections authorized for {m.run.requests} requests",
         "about one connection per request: look at where order() gets its connection, and how long it lives.",
     )
-    return [_answered(m, ORDERS), pooled]
+    answered = _answered(m, ORDERS)
+    if not answered.passed and DIALECT.search(m.logs):  # psycopg's query, or its list of values, sent through asyncpg
+        answered.advice = (
+            "the database (or asyncpg) rejected the query as it was sent: the two drivers write a query's parameters,"
+            " and pass their values, differently. Look at the placeholder in ORDER and at how the call passes order_id."
+        )
+    return [answered, pooled]
 
 
 def judge_step2(m: Measured) -> list[Criterion]:
@@ -156,7 +165,9 @@ def judge_step3(m: Measured) -> list[Criterion]:
         f"a worker still held {max(held)} connection(s), each a backend on the server, after its lifespan ended:"
         " look at what your lifespan does after `yield`."
         if any(held)
-        else f"{len(held)} of {WORKERS} workers finished their lifespan shutdown; their last lines:\n{tail(m.logs)}",
+        else f"{len(held)} of {WORKERS} workers finished their lifespan shutdown: look at the part of your lifespan"
+        " after `yield`, where an exception (named in the server's last lines below) or a wait that never ends stops"
+        f" a worker before its shutdown completes. The server's last lines:\n{tail(m.logs)}",
     )
     floor = math.ceil(USED_SHARE * MAX_CONNECTIONS[3])  # 9 of 14: a pool of 4 per worker (8) falls short
     used = Criterion(
