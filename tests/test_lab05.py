@@ -19,7 +19,17 @@ from conftest import check_fails, check_passes, lab_app_dirs
 NOTEBOOK, APP = "lab05_database_pools.ipynb", "lab05_db_app:app"
 LOGS = "INFO:     Started server process\nRuntimeError: the database said no"
 REFUSAL = "asyncpg.exceptions.TooManyConnectionsError: remaining connection slots are reserved for roles with the SUPERUSER attribute"
-FIXES = ("async with", "acquire(", "fetchval", "//", "def report", "AsyncConnectionPool", "create_pool", "close()")
+FIXES = (
+    "async with",
+    "acquire(",
+    "fetchval",
+    "//",
+    "def report",
+    "AsyncConnectionPool",
+    "create_pool",
+    "close()",
+    "Semaphore",
+)
 
 
 def no_fix_given(criteria: list[Criterion]) -> None:
@@ -76,6 +86,19 @@ def test_judge_step2_wants_a_fast_canary() -> None:
     assert "report()" in slow[1].advice
     no_fix_given(slow)
     assert failed(lab05.judge_step2(Measured(made_run(20), 0, LOGS)))  # no ping answered: not a pass
+
+
+def test_judge_step2_wants_at_most_the_dbas_3_reports_at_once() -> None:
+    uncapped = canary_run(0.002)
+    uncapped.wall_s = 0.25  # 20 x 100 ms in 0.25 s: 8 at once, the app's pool borrowed as in step 1
+    criteria = lab05.judge_step2(Measured(uncapped, 8, LOGS))
+    assert failed(criteria) == [criteria[3].what] and "about 8.0 at once" in criteria[3].measured
+    assert "more than 3 report queries ran at once" in criteria[3].advice
+    serial = canary_run(0.002)
+    serial.wall_s = 2.1  # one at a time
+    one = lab05.judge_step2(Measured(serial, 1, LOGS))[3]
+    assert not one.passed and "about one at a time" in one.advice
+    no_fix_given([*criteria, one])
 
 
 def step3(logs: str = LOGS, held: tuple[int, ...] = (0, 0), ok: int = 200) -> list[Criterion]:
@@ -185,6 +208,20 @@ def test_step2_fails_on_the_starter(starter: Path) -> None:
 
 def test_step2_passes_on_the_solution(solution: Path) -> None:
     print(check_passes(lab05.step2, APP, solution))
+
+
+def test_step2_the_pool_borrowed_as_in_step_1_breaks_the_dbas_limit(solution: Path, tmp_path: Path) -> None:
+    for module in solution.glob("lab05_*.py"):
+        shutil.copy(module, tmp_path)
+    report = (tmp_path / "lab05_report.py").read_text()
+    uncapped = report.replace(
+        "async with REPORTS, request.state.pool.acquire()", "async with request.state.pool.acquire()"
+    )
+    assert uncapped != report
+    (tmp_path / "lab05_report.py").write_text(uncapped)
+    text = check_fails(lab05.step2, APP, tmp_path, "[FAIL] at most 3 report queries at once", failed_only=True)
+    assert "/ping" not in text  # the loop is free: only the limit is missed
+    print(text)
 
 
 def test_step3_fails_on_the_starter(starter: Path) -> None:

@@ -27,7 +27,7 @@ __all__ = ["hint", "solution", "step1", "step2", "step3"]
 MAX_CONNECTIONS, WORKERS = {1: 40, 2: 40, 3: 14}, 2  # per step, what the database accepts; step 3's workers
 USED_SHARE = 0.6  # step 3: the pools together open at least this share of MAX_CONNECTIONS under load
 ORDERS, REQUESTS, MAX_OPENED = "/orders/7", 100, 20  # step 1: at most 1 connection per 5 requests
-REPORT_S, CANARY_SHARE = 0.1, 0.3  # /report's query; /ping's median must stay under 30% of it
+REPORT_S, CANARY_SHARE, REPORTS_AT_ONCE = 0.1, 0.3, 3  # /report's query; /ping's median under 30% of it; the DBA's cap
 LOAD = {"timeout": 15, "deadline": 45}
 REFUSED = re.compile(r"TooManyConnections|too many clients|remaining connection slots|too many connections for role")
 TITLES = {
@@ -44,9 +44,9 @@ HINTS = Hints(
             "ORDER = \"SELECT $1::int AS id, 'shipped' AS status FROM pg_sleep(0.02)\"\n\nasync with request.state.pool.acquire() as conn:\n    row = await conn.fetchrow(ORDER, order_id)",
         ),
         2: (
-            "Look at report() in lab05_report.py: which driver does it call, and is anything there awaited? While it waits for PostgreSQL, nothing else runs.",
-            "Either a plain `def report()` (FastAPI runs it in a worker thread) or an async driver: the app's asyncpg pool (request.state.pool and `await conn.fetchval(...)`), or psycopg's AsyncConnectionPool.",
-            "async with request.state.pool.acquire() as conn:\n    total = await conn.fetchval(REPORT)",
+            "Look at report() in lab05_report.py: which driver does it call, and is anything there awaited? While it waits for PostgreSQL, nothing else runs. Then: what lets at most 3 report queries run at once, while the rest wait without holding a connection?",
+            "An async driver: the app's asyncpg pool (request.state.pool and `await conn.fetchval(...)`), or psycopg's AsyncConnectionPool; a plain `def report()` frees the loop, but each call still opens its own connection. For the DBA's 3: a pool is a concurrency limit (lesson 05, section 3), and so is an `asyncio.Semaphore(3)` taken before the connection is borrowed.",
+            "REPORTS = asyncio.Semaphore(REPORTS_AT_ONCE)  # module level: per worker\n\nasync with REPORTS, request.state.pool.acquire() as conn:  # wait for a turn first, then borrow\n    total = await conn.fetchval(REPORT)",
         ),
         3: (
             "Two workers run two lifespans, so two pools: how many connections may they open together, against MAX_CONNECTIONS? And what does your lifespan do after `yield`?",
@@ -129,7 +129,7 @@ def judge_step1(m: Measured) -> list[Criterion]:
 
 
 def judge_step2(m: Measured) -> list[Criterion]:
-    """Every /report answered, and /ping's median wait under 30% of one report query."""
+    """Every /report answered, /ping's median under 30% of a report query, the app's connections, 3 at once at most."""
     median, worst, limit = m.run.probe_p50_s, m.run.probe_max_s, CANARY_SHARE * REPORT_S
     canary = Criterion(
         m.run.probe_records != [] and median < limit,
@@ -144,7 +144,16 @@ def judge_step2(m: Measured) -> list[Criterion]:
         f"{m.opened} connections authorized for {m.run.requests} reports",
         "about a connection per report, outside the app's pool: look at where report() gets its connection.",
     )
-    return [_answered(m, "/report"), canary, shared]
+    at_once = m.run.served_at_once(REPORT_S) if m.run.ok == m.run.requests else 0.0
+    capped = Criterion(
+        1.5 <= at_once <= REPORTS_AT_ONCE + 0.5,
+        f"at most {REPORTS_AT_ONCE} report queries at once, and more than one (the DBA's limit)",
+        f"about {at_once:.1f} at once: {m.run.requests} queries of {ms(REPORT_S)} took {m.run.wall_s:.2f} s, 10 requests in flight",
+        f"more than {REPORTS_AT_ONCE} report queries ran at once: look at what limits how many of them hold a connection together."
+        if at_once > REPORTS_AT_ONCE + 0.5
+        else "the reports ran about one at a time (or failed): look at what report() waits on, and what it waits for in turn.",
+    )
+    return [_answered(m, "/report"), canary, shared, capped]
 
 
 def judge_step3(m: Measured) -> list[Criterion]:
