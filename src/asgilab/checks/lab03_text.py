@@ -39,5 +39,5 @@ LOOK = {  # failure advice: the symptom and where to look, never the fix ({} tak
     "ping": "/ping waited behind the reports: look at where `burn_cpu` runs. Inline in `async def` it runs on the event loop and freezes it; in a thread (`def`, run_in_threadpool) it still holds the GIL most of the time, so the loop waits for its turn.",
     "busy": "Other programs kept {:.1f} of the {} cores busy meanwhile, so there was no free core to spread the reports over: close them and run the check again.",
     "one core": "The reports ran one at a time, on about one core (the figure above). Look at which process runs `burn_cpu`: threads of the server's process share one GIL, so a `def` endpoint (or a thread pool) gains nothing on pure-Python work.",
-    "left": "the pool's worker processes were still running after the app's shutdown ended: nothing stopped them, or waited for the reports in progress. Look at what your lifespan does with the pool once `yield` returns.",
+    "left": "the pool's worker processes were still running after the app's shutdown ended: the shutdown neither stopped them nor waited for the reports in progress. Look at what your lifespan does with the pool once `yield` returns.",
 }
