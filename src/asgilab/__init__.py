@@ -5,8 +5,12 @@
         run = await load(server.url + "/async-sleep?ms=100", requests=100, concurrency=100)
     run
 
-`plots`, `upstream`, `postgres`, `external`, `model` and `checks` are imported on first use, so a server process started by `serve` does
-not pay for matplotlib or FastAPI it never uses.
+Importing it adds 127.0.0.1, localhost and ::1 to ``NO_PROXY`` and ``no_proxy`` (see
+`asgilab.loopback.bypass_proxies_for_loopback`): with ``HTTP_PROXY`` set, calls to the course's servers
+then go straight to them.
+
+`plots`, `upstream`, `postgres`, `external`, `model` and `checks` are imported on first use, so a server
+process started by `serve` does not pay for matplotlib or FastAPI it never uses.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from typing import TYPE_CHECKING, Any
 from asgilab.claims import ClaimFailed, expect
 from asgilab.env import versions
 from asgilab.load import ENGINES, bursts, load, load_sync
+from asgilab.loopback import bypass_proxies_for_loopback
 from asgilab.machine import CpuWatch, Speedup, cpu_watch, speedup
 from asgilab.results import Record, Run, table
 from asgilab.server import Server, ServerError, serve, stop_all
 
 __version__ = "0.1.0"
+
+# Every loopback call of the course bypasses a proxy set in the environment, ours and the learner's alike.
+bypass_proxies_for_loopback()
 
 __all__ = [
     "ENGINES",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import MutableMapping
 from urllib.parse import urlsplit
 
-__all__ = ["check_loopback", "is_loopback"]
+__all__ = ["LOOPBACK_HOSTS", "bypass_proxies_for_loopback", "check_loopback", "is_loopback"]
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback(host: str) -> bool:
@@ -32,3 +36,27 @@ def check_loopback(url: str, allow_remote: bool = False) -> None:
             f"refusing to send load to {parts.hostname!r}: the course loads only this machine's loopback"
             " (127.0.0.1, ::1, localhost). Pass allow_remote=True only for a server you own."
         )
+
+
+def bypass_proxies_for_loopback(environ: MutableMapping[str, str] = os.environ) -> str:
+    """Add `LOOPBACK_HOSTS` to ``NO_PROXY`` and ``no_proxy``, keeping the entries of both; return the value.
+
+    ``import asgilab`` calls it, so that with ``HTTP_PROXY`` (or ``HTTPS_PROXY``, ``ALL_PROXY``) set, a
+    notebook's plain ``httpx.get`` or ``requests.get`` to the course's servers, aiohttp with
+    ``trust_env=True``, and the server processes `asgilab.serve` starts (they inherit the environment)
+    all go straight to 127.0.0.1 instead of through the proxy. Both spellings get the same value:
+    requests and urllib (which httpx and aiohttp read) prefer the lower-case one when both are set.
+    httpx 0.29 turns a plain IPv4 entry into ``all://127.0.0.1``, ``::1`` into ``all://[::1]`` and
+    ``localhost`` into ``all://localhost``, each for any port (``httpx/_utils.py``,
+    `get_environment_proxies`); requests 2.34 compares IPv4 hosts whole and other hosts by suffix
+    (``requests/utils.py``, `should_bypass_proxies`).
+    """
+    entries: list[str] = []
+    for name in ("no_proxy", "NO_PROXY"):
+        for entry in environ.get(name, "").split(","):
+            if entry.strip() and entry.strip() not in entries:
+                entries.append(entry.strip())
+    entries += [host for host in LOOPBACK_HOSTS if host not in entries]
+    value = ",".join(entries)
+    environ["no_proxy"] = environ["NO_PROXY"] = value
+    return value
