@@ -218,7 +218,12 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="python -m asgilab", description="Measure ASGI servers live.")
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    b = commands.add_parser("bench", help="load an app (module:app, served for you) or a loopback URL")
+    b = commands.add_parser(
+        "bench",
+        help="load an app (module:app, served for you) or a loopback URL",
+        epilog="exit status: 0 when at least one request succeeded, 1 when none did, nothing answered at the"
+        " URL or the server did not start, 2 for bad input (reported before anything starts)",
+    )
     b.add_argument("target", help="module:app to serve, or a loopback URL such as http://127.0.0.1:8000")
     b.add_argument("--path", default="/", help="path (and query) to request, default /")
     b.add_argument("-n", "--requests", type=_count(1), default=100, help="number of requests (default 100)")
