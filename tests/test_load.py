@@ -46,6 +46,12 @@ def test_refuses_hosts_beyond_loopback(url):
         load_sync(url, 1, 1)
 
 
+def test_refuses_a_url_whose_port_is_not_a_number():
+    # base URL + a path without its slash: "http://127.0.0.1:8000" + "hello"
+    with pytest.raises(ValueError, match="port of 'http://127.0.0.1:8000hello' is not a number"):
+        load_sync("http://127.0.0.1:8000hello", 1, 1)
+
+
 @pytest.mark.parametrize("kwargs", [dict(requests=0), dict(concurrency=0), dict(deadline=-1), dict(engine="curl")])
 def test_rejects_bad_parameters(kwargs):
     params = dict(requests=1, concurrency=1) | kwargs
