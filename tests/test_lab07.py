@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from asgilab.checks import Criterion, lab07
-from asgilab.checks.lab07 import Canary, Throughput
+from asgilab.checks.lab07 import Canary
 from asgilab.checks.testing import made_run
-from asgilab.results import Record, Run
+from asgilab.results import Record
 from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab07_cpu_bound_and_inference.ipynb"
-APP, NP_APP = "lab07_app:app", "lab07_np_app:app"
+APP, RANK_APP, NP_APP = "lab07_app:app", "lab07_rank_app:app", "lab07_np_app:app"
 LOGS = "INFO:     Started server process\nAttributeError: 'State' object has no attribute 'pool'"
-FIXES = ("ProcessPoolExecutor", "run_in_executor", "to_thread", "max_workers", "model.load", "ThreadPool", "spawn")
+FIXES = ("ProcessPoolExecutor", "run_in_executor", "to_thread", "max_workers", "model.load", "ThreadPool", "spawn(",
+         "initializer", "timeout(", "cancel(", "HTTPException")  # fmt: skip
 
 
 def no_fix_given(criteria: list[Criterion]) -> None:
@@ -37,19 +38,36 @@ def canary(worst_s: float, workers: int = 2, threads: tuple[int, int] = (3, 3), 
     return Canary(run, 0.030, workers, threads, LOGS, **more)
 
 
-def test_judge_step1_passes_a_fast_ping_and_reports_it_in_model_calls() -> None:
-    criteria = lab07.judge_step1(canary(0.020))
+def burst(
+    worst_s: float = 0.020,
+    ok: int = 16,
+    late: int = 32,
+    slowest_s: float = 0.245,
+    after: tuple[float, int | None] = (0.050, 200),
+    workers: int = 2,
+    threads: tuple[int, int] = (3, 3),
+    failed: dict[str, int] | None = None,
+) -> Canary:
+    """Step 1's burst of 48 with a 240 ms deadline (8 calls of 30 ms): ``ok`` 200s, ``late`` 504s."""
+    run = made_run(ok, {"status 504": late, **(failed or {})}, latency_s=slowest_s)
+    run.probe_records = [Record(0.0, worst_s, 200)]
+    return Canary(run, 0.030, workers, threads, LOGS, deadline_s=0.240, after=after)
+
+
+def test_judge_step1_passes_a_pool_with_a_deadline_and_reports_it_in_model_calls() -> None:
+    criteria = lab07.judge_step1(burst())
     assert not failed(criteria)
     assert "worst /ping 20 ms = 0.7 model calls of 30 ms (1 pings)" in criteria[1].measured
-    assert "(90 ms here)" in criteria[1].what
+    assert "(90 ms here)" in criteria[1].what and "240 ms deadline (accepted up to 360 ms)" in criteria[2].what
+    assert "status 200 after 50 ms (1.7 model calls)" in criteria[4].measured
 
 
 @pytest.mark.parametrize(
     ("m", "says"),
     [
-        (canary(0.240, workers=0), "still runs on the event loop"),  # the starter: inline
-        (canary(0.120, workers=0, threads=(3, 9)), "threads grew from 3 to 9"),  # asyncio.to_thread
-        (canary(0.150, workers=2), "model work still done in the endpoint itself"),  # a pool, and work inline
+        (burst(0.240, workers=0), "still runs on the event loop"),  # the starter: inline
+        (burst(0.120, workers=0, threads=(3, 9)), "threads grew from 3 to 9"),  # asyncio.to_thread, or a def endpoint
+        (burst(0.150, workers=2), "model work still done in the endpoint itself"),  # a pool, and work inline
     ],
 )
 def test_judge_step1_tells_where_the_loop_was_held(m: Canary, says: str) -> None:
@@ -59,69 +77,65 @@ def test_judge_step1_tells_where_the_loop_was_held(m: Canary, says: str) -> None
     no_fix_given(criteria)
 
 
-def test_judge_step1_a_pool_the_endpoint_cannot_reach() -> None:
-    criteria = lab07.judge_step1(canary(0.020, ok=0))
-    assert failed(criteria) == ["all 32 predictions succeed"]
-    assert "0/32 answered" in criteria[0].measured and "no attribute 'pool'" in criteria[0].measured
+def test_judge_step1_names_the_gil_for_threads() -> None:
+    advice = lab07.judge_step1(burst(0.120, workers=0, threads=(3, 9)))[1].advice
+    assert "GIL" in advice and "pure-Python code holds it" in advice
+
+
+def test_judge_step1_the_lesson_pool_without_a_deadline() -> None:
+    """Lesson 07's pool cell pasted: /ping fast, but all 48 answered 200, the last after 24 calls."""
+    criteria = lab07.judge_step1(burst(ok=48, late=0, slowest_s=0.720))
+    assert failed(criteria) == ["each is answered within its 240 ms deadline (accepted up to 360 ms)"]
+    assert "the slowest after 720 ms (24.0 model calls)" in criteria[2].measured
+    assert "what bounds how long /predict waits" in criteria[2].advice
+    no_fix_given(criteria)
+
+
+@pytest.mark.parametrize("after", [(0.600, 200), (0.241, 504)], ids=["late-200", "504"])
+def test_judge_step1_a_deadline_that_stops_waiting_but_not_the_prediction(after: tuple[float, int]) -> None:
+    """`asyncio.wait([future], timeout=DEADLINE_S)` then 504: the abandoned predictions still run."""
+    criteria = lab07.judge_step1(burst(after=after))
+    assert failed(criteria) == ["afterwards, a prediction is answered 200 within its deadline (240 ms)"]
+    assert f"status {after[1]}" in criteria[4].measured and "only stops waiting for it" in criteria[4].advice
+    no_fix_given(criteria)
+
+
+def test_judge_step1_every_request_504_and_other_failures() -> None:
+    criteria = lab07.judge_step1(burst(ok=0, late=48, slowest_s=0.241))
+    assert failed(criteria) == [lab07.WHAT["some 200"]] and "LAB07_DEADLINE_S=0.240" in criteria[3].advice
+    criteria = lab07.judge_step1(burst(failed={"status 500": 2}))
+    assert failed(criteria) == [lab07.WHAT["200 or 504"]] and "{'status 500': 2}" in criteria[0].measured
     no_fix_given(criteria)
 
 
 def test_judge_step1_without_a_ping_fails_safely() -> None:
-    m = canary(0.020)
+    m = burst()
     m.run.probe_records = []
     assert not lab07.judge_step1(m)[1].passed
 
 
-def _run(predictions: int, server_cpu_s: float, others_cores: float = 0.1) -> Run:
-    """A 1-second run: ``predictions`` per second, and the servers' CPU seconds over it."""
-    run = made_run(predictions, wall_s=1.0)
-    run.server_cpu_s, run.others_cores = server_cpu_s, others_cores
-    return run
+def rank_canary(first_s: float = 0.080, worst_s: float = 0.020, workers: int = 2) -> Canary:
+    return canary(worst_s, workers, first_s=first_s, build_s=0.540)
 
 
-@pytest.mark.parametrize(
-    ("app", "passed"),
-    [
-        ((60, 1.85), True),  # cores at full speed: 1.8x the predictions on two cores
-        ((33, 1.9), True),  # no more predictions, each costing 1.9x the CPU (slowed cores), on two cores
-        ((26, 1.0), False),  # slowed cores (1.27x the CPU per prediction), and one core's worth: one worker
-        ((33, 1.0), False),  # cores at full speed, one core's worth: the model inline
-        ((45, 1.0), False),  # 1.36x the throughput on one core's worth: the reference met a slow spell
-    ],
-)
-def test_step2_needs_the_cores_and_judges_slowed_cores_by_them(app, passed):
-    reference = _run(33, 1.0)  # the model inline: one core, about 30 ms of CPU per prediction
-    assert lab07._speedup([reference], [_run(*app)])[0] is passed
-
-
-def throughput(runs: list[Run], workers: int = 2, cores: int = 2) -> Throughput:
-    return Throughput([_run(33, 1.0), _run(30, 1.0)], runs, workers, cores, LOGS)
-
-
-def test_judge_step2_keeps_the_best_of_the_rounds() -> None:
-    criteria = lab07.judge_step2(throughput([_run(40, 1.2), _run(60, 1.85)]))
+def test_judge_step2_passes_workers_that_hold_their_table() -> None:
+    criteria = lab07.judge_step2(rank_canary())
     assert not failed(criteria)
-    assert "60.0/s against 33.0/s inline, 2 cores: 1.82x the throughput = 1.85x the cores used" in criteria[1].measured
+    assert "slowest first prediction 80 ms; building it takes 540 ms in a fresh process here" in criteria[2].measured
 
 
-@pytest.mark.parametrize(
-    ("m", "says"),
-    [
-        (throughput([_run(33, 1.0)], workers=0), "no worker process"),  # inline, or threads
-        (throughput([_run(33, 1.0)], workers=1), "1 worker process(es) on a 2-core machine"),
-        (throughput([_run(33, 1.0, others_cores=1.2)]), "other programs kept 1.2 of the 2 cores busy"),
-        (throughput([_run(33, 1.0)]), "otherwise idle machine, yet little gain"),
-    ],
-)
-def test_judge_step2_branches(m: Throughput, says: str) -> None:
-    criteria = lab07.judge_step2(m)
-    assert len(failed(criteria)) == 1 and says in criteria[1].advice
+def test_judge_step2_a_table_built_in_the_server_process_only() -> None:
+    """The starter's lifespan build kept, step 1's pool pasted: each worker's first call builds its table."""
+    criteria = lab07.judge_step2(rank_canary(first_s=0.610))
+    assert failed(criteria) == ["no first prediction after startup pays for the table: each under 50% of building it"]
+    assert "each worker process that took one had no table yet" in criteria[2].advice and "610 ms" in criteria[2].advice
     no_fix_given(criteria)
 
 
-def test_judge_step2_on_one_core_says_so() -> None:
-    criteria = lab07.judge_step2(Throughput([], [], 0, 1, ""))
-    assert failed(criteria) == ["a machine with 2 cores or more"] and "at least 2 cores" in criteria[0].advice
+def test_judge_step2_threads_name_the_gil() -> None:
+    criteria = lab07.judge_step2(canary(0.150, 0, (3, 9), first_s=0.080, build_s=0.540))
+    assert failed(criteria) == ["/ping's worst wait under 3 model calls (90 ms here)"] and "GIL" in criteria[1].advice
+    no_fix_given(criteria)
 
 
 def np_canary(worst_s: float = 0.010, workers: int = 0, first_s: float = 0.030, memory_mb: float = 170) -> Canary:
@@ -131,7 +145,7 @@ def np_canary(worst_s: float = 0.010, workers: int = 0, first_s: float = 0.030, 
 def test_judge_step3_passes_threads_and_weights_built_at_startup() -> None:
     criteria = lab07.judge_step3(np_canary())
     assert not failed(criteria)
-    assert "first prediction 30 ms; building the 64 MB of weights takes 400 ms here" in criteria[3].measured
+    assert "slowest first prediction 30 ms; building it takes 400 ms in a fresh process here" in criteria[3].measured
     assert "0 worker process(es); the server and its workers hold 170 MB" in criteria[2].measured
 
 
@@ -178,11 +192,12 @@ def test_recorded_wrong_answers_to_step3_fail_on_what_is_wrong_with_them() -> No
 
 
 def test_hints_climb_a_ladder_and_solutions_come_from_the_solution_notebook() -> None:
-    assert "GIL" in lab07.hint(1) and "ProcessPoolExecutor" not in lab07.hint(1)
-    assert "ProcessPoolExecutor" in lab07.hint(1, level=2) and "usable_cores" in lab07.hint(2, level=2)
+    assert "GIL" in lab07.hint(1) and "ProcessPoolExecutor" not in lab07.hint(1) and "how long" in lab07.hint(1)
+    assert "ProcessPoolExecutor" in lab07.hint(1, level=2) and "504" in lab07.hint(1, level=2)
+    assert "fresh interpreter" in lab07.hint(2, level=2) and "lab07_ranker.build" in lab07.hint(2, level=3)
     assert "to_thread" in lab07.hint(3, level=3) and "check.solution(3)" in lab07.hint(3, level=3)
-    assert "run_in_executor(request.state.pool" in lab07.solution(1) and "predict_batch" not in lab07.solution(1)
-    assert "max_workers=WORKERS" in lab07.solution(2) and "run_in_executor(request" not in lab07.solution(2)
+    assert "asyncio.timeout(DEADLINE_S)" in lab07.solution(1) and "lab07_ranker" not in lab07.solution(1)
+    assert "run_in_executor(pool, lab07_ranker.build)" in lab07.solution(2) and "predict_batch" not in lab07.solution(2)
     assert "model.load, True" in lab07.solution(3) and "ProcessPool" not in lab07.solution(3)
     with pytest.raises(ValueError):
         lab07.hint(4)
@@ -253,11 +268,73 @@ async def page(request: Request, first: int = 0):
     return await asyncio.get_running_loop().run_in_executor(request.state.pool, model.predict_batch, items)
 """
 
-starter, solution = lab_app_dirs(NOTEBOOK, {"lab07_pool.py", "lab07_app.py", "lab07_np_app.py"})
+# Step 1: a deadline that answers 504 but leaves the prediction queued in the pool.
+WAIT_NO_CANCEL = """
+import asyncio
+import os
+
+from fastapi import FastAPI, HTTPException, Request
+from lab07_pool import lifespan
+
+from asgilab import model
+
+DEADLINE_S = float(os.environ["LAB07_DEADLINE_S"])
+app = FastAPI(lifespan=lifespan)
+app.get("/ping")(lambda: {"pong": True})
+
+
+@app.get("/predict")
+async def predict(request: Request, item: int = 0):
+    future = asyncio.get_running_loop().run_in_executor(request.state.pool, model.predict, item)
+    done, _ = await asyncio.wait([future], timeout=DEADLINE_S)  # stops waiting, cancels nothing
+    if not done:
+        raise HTTPException(504, "too late")
+    return future.result()
+"""
+
+# Step 2: step 1's pool pasted beside the starter's build in the server's own process; and a correct
+# shape unlike the solution: each worker warmed by a real rank call.
+RANK_POOL = """
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from asgilab import model
+from asgilab.apps import lab07_ranker
+
+WARM = {warm}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await asyncio.to_thread(lab07_ranker.build)  # the starter's build, in the server's process
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(pool, WARM, 0) for _ in range(2)))
+        yield {{"pool": pool}}
+
+
+app = FastAPI(lifespan=lifespan)
+app.get("/ping")(lambda: {{"pong": True}})
+
+
+@app.get("/rank")
+async def rank(request: Request, item: int = 0):
+    return await asyncio.get_running_loop().run_in_executor(request.state.pool, lab07_ranker.rank, item)
+"""
+
+starter, solution = lab_app_dirs(
+    NOTEBOOK, {"lab07_pool.py", "lab07_app.py", "lab07_rank_pool.py", "lab07_rank_app.py", "lab07_np_app.py"}
+)
 
 
 def test_step1_fails_on_the_starter_and_says_why(starter: Path) -> None:
-    check_fails(lab07.step1, APP, starter, "[FAIL] /ping's worst wait", "runs on the event loop", "[PASS] all 32")
+    check_fails(
+        lab07.step1, APP, starter, "[FAIL] /ping's worst wait", "runs on the event loop", "[FAIL] each is answered"
+    )
 
 
 def test_step1_passes_on_the_solution(solution: Path) -> None:
@@ -269,29 +346,28 @@ def test_step1_explains_a_thread_pool(tmp_path: Path) -> None:
     check_fails(lab07.step1, APP, tmp_path, "GIL", "threads grew")
 
 
+def test_step1_a_deadline_that_leaves_the_prediction_queued(solution: Path, tmp_path: Path) -> None:
+    (tmp_path / "lab07_pool.py").write_text((solution / "lab07_pool.py").read_text())
+    (tmp_path / "lab07_app.py").write_text(WAIT_NO_CANCEL)
+    check_fails(lab07.step1, APP, tmp_path, "[FAIL] afterwards", "only stops waiting for it", failed_only=True)
+
+
 def test_step2_fails_on_the_starter(starter: Path) -> None:
-    check_fails(lab07.step2, APP, starter, "no worker process")
-
-
-def passes_or_no_free_core(m: Throughput) -> str:
-    """Step 2's verdict on ``m``: it passes, or it is skipped when other programs took the second
-    core (a multi-core gain is claimed only when a core was free, as in the lessons)."""
-    criteria, gain = lab07.judge_step2(m), lab07._speedup(m.references, m.runs)[3]
-    if failed(criteria) and not gain.core_was_free:
-        pytest.skip(f"no free core to gain during the run: {gain}")
-    assert not failed(criteria), "\n".join(c.line() for c in criteria)
-    return "\n".join(c.line() for c in criteria)
-
-
-def test_step2_is_skipped_not_failed_when_other_programs_took_the_core() -> None:
-    with pytest.raises(pytest.skip.Exception, match="no free core"):
-        passes_or_no_free_core(throughput([_run(46, 1.39, others_cores=0.5)]))
-    with pytest.raises(AssertionError, match="little gain"):
-        passes_or_no_free_core(throughput([_run(40, 1.2, others_cores=0.0)]))
+    check_fails(lab07.step2, RANK_APP, starter, "[FAIL] /ping's worst wait", "runs on the event loop", failed_only=True)
 
 
 def test_step2_passes_on_the_solution(solution: Path) -> None:
-    print(passes_or_no_free_core(lab07.measure_step2(APP, solution)))
+    print(check_passes(lab07.step2, RANK_APP, solution))
+
+
+def test_step2_a_table_built_in_the_server_process_only(tmp_path: Path) -> None:
+    (tmp_path / "lab07_rank_app.py").write_text(RANK_POOL.format(warm="model.warm"))
+    check_fails(lab07.step2, RANK_APP, tmp_path, "had no table yet", failed_only=True)
+
+
+def test_step2_passes_workers_warmed_by_a_real_call(tmp_path: Path) -> None:
+    (tmp_path / "lab07_rank_app.py").write_text(RANK_POOL.format(warm="lab07_ranker.rank"))
+    print(check_passes(lab07.step2, RANK_APP, tmp_path))
 
 
 def test_step3_fails_on_the_starter(starter: Path) -> None:
