@@ -105,7 +105,7 @@ def _canary(app: str, app_dir: AppDir, step: int, timed: Callable[[], float], bu
 
 
 def measure_step1(app: str, app_dir: AppDir = None) -> Canary:
-    """A model call timed here; 16 predictions per worker at once, /ping as canary, a 4-call deadline; one more."""
+    """A model call timed here; 24 predictions per worker at once, /ping as canary, an 8-call deadline; one more."""
     deadline_s = DEADLINE_CALLS * (call_s := _model_call_s())
     with served(TITLES[1], app, app_dir, {DEADLINE_ENV: f"{deadline_s:.4f}"}, step=1) as server:
         workers, threads, _ = _helpers(server)
