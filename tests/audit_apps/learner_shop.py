@@ -50,12 +50,12 @@ async def order(body: Order):
 
 @app.get("/report")  # cpu-bound, on the loop
 async def report():
-    return {"total": shop_helpers.crunch(400_000)}
+    return {"total": shop_helpers.crunch(1_000_000)}
 
 
 @app.get("/export")  # cpu-bound, in the thread pool
 def export():
-    return {"total": shop_helpers.crunch(400_000)}
+    return {"total": shop_helpers.crunch(1_000_000)}
 
 
 @app.get("/catalog")  # thread-pool: a def endpoint that waits
