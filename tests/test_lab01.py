@@ -3,20 +3,22 @@ step fails on the generated starter, with teaching feedback, and passes on the s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from asgilab.checks import Criterion, lab01
 from asgilab.checks.clients import Echo, Reply, Streamed
-from asgilab.checks.lab01 import Counting, Echoes, Hello, Waits
+from asgilab.checks.lab01 import Counted, Counting, Echoes, Waits
 from asgilab.checks.testing import made_run
+from asgilab.checks.uploads import body_in_parts, counts, miscount
 from conftest import check_fails, check_passes, lab_app_dirs
 
 NOTEBOOK = "lab01_wsgi_to_asgi.ipynb"
 STEPS = {1: "lab01_hello_app:app", 2: "lab01_wait_app:app", 3: "lab01_ws_app:app", 4: "lab01_stream_app:app"}
 LOGS = "INFO:     Started server process\nNotImplementedError: your code here"
-FIXES = ("asyncio.sleep", "more_body", "accept()", "json.dumps", "b'content-type'", "parse_qs")
+FIXES = ("asyncio.sleep", "more_body", "accept()", "json.dumps", "b'content-type'", "parse_qs", "while True")
 
 
 def failed(criteria: list[Criterion]) -> list[str]:
@@ -27,27 +29,73 @@ def failed(criteria: list[Criterion]) -> list[str]:
 
 # -- judging, on hand-built measurements --------------------------------------------------
 JSON = "application/json"
-HELLO = Hello(Reply(200, JSON, '{"message": "hello"}'), Reply(404, "text/plain", "not found"), "")
 
 
-def test_judge_step1_passes_the_right_answer() -> None:
-    assert failed(lab01.judge_step1(HELLO)) == []
+def posted(parts: list[bytes], got: object, status: int = 200, content_type: str = JSON) -> tuple[list[bytes], Reply]:
+    return parts, Reply(status, content_type, json.dumps(got))
+
+
+def counted(parts: list[bytes], one_got: object = None, parts_got: object = None, **reply: object) -> Counted:
+    """Step 1's measurement: ``one_got`` and ``parts_got`` default to the right counts."""
+    one = [b"".join(parts)]
+    right = counts(one[0])
+    return Counted(
+        posted(one, right if one_got is None else one_got, **reply),  # type: ignore[arg-type]
+        posted(parts, right if parts_got is None else parts_got),
+        LOGS if reply else "",
+    )
+
+
+PARTS = [b"ASGI sco", b"pe rece", b"ive send\n"]  # 4 words in 3 parts, each cut inside a word
+
+
+def test_body_in_parts_cuts_inside_words() -> None:
+    for n in (2, 3, 5):
+        parts = body_in_parts(n)
+        assert len(parts) == n and all(part for part in parts)
+        assert all(a[-1:].isalpha() and b[:1].isalpha() for a, b in zip(parts, parts[1:], strict=False))
+    assert miscount(PARTS, {"bytes": 24, "words": 4}) == ""
+    assert miscount(PARTS, counts(PARTS[0])) == "first part"
+    assert miscount(PARTS, {"bytes": 24, "words": 6}) == "per part"
+    assert miscount(PARTS, {"bytes": 23, "words": 4}) == "wrong" and miscount(PARTS, None) == "wrong"
+
+
+def test_judge_step1_passes_the_right_count() -> None:
+    criteria = lab01.judge_step1(counted(PARTS))
+    assert failed(criteria) == [] and "sent {'bytes': 24, 'words': 4} in 3 part(s)" in criteria[3].measured
+
+
+def test_judge_step1_an_app_that_reads_one_message() -> None:
+    criteria = lab01.judge_step1(counted(PARTS, parts_got=counts(PARTS[0])))
+    assert failed(criteria) == ["a body sent in parts, cut inside words, is counted whole"]
+    assert "counted the first part only" in criteria[3].advice and "3 `http.request` messages" in criteria[3].advice
+
+
+def test_judge_step1_an_app_that_counts_words_part_by_part() -> None:
+    criteria = lab01.judge_step1(counted(PARTS, parts_got={"bytes": 24, "words": 6}))
+    assert failed(criteria) == ["a body sent in parts, cut inside words, is counted whole"]
+    assert "the bytes are right, the words are not: 2 more" in criteria[3].advice
 
 
 @pytest.mark.parametrize(
-    ("hello", "other", "wrong", "shown"),
+    ("reply", "one_got", "wrong", "shown"),
     [
-        (Reply(500, "text/plain", "Internal Server Error"), HELLO.other, "status 200", "NotImplementedError"),
-        (Reply(None, error="RemoteProtocolError: no response"), HELLO.other, "status 200", "no complete response"),
-        (Reply(200, "text/plain", '{"message": "hello"}'), HELLO.other, "content-type", "content-type: text/plain"),
-        (Reply(200, JSON, "{'message': 'hello'}"), HELLO.other, "body", "body: "),
-        (HELLO.hello, Reply(200, JSON, "{}"), "404", "GET /no-such-page: 200"),
+        ({"status": 500, "content_type": "text/plain"}, "Internal Server Error", "status 200", "NotImplementedError"),
+        ({"content_type": "text/plain"}, None, "content-type", "content-type: text/plain"),
+        ({}, {"bytes": 24, "words": 3}, "one piece", "got {'bytes': 24, 'words': 3}"),
     ],
 )
-def test_judge_step1_each_criterion(hello: Reply, other: Reply, wrong: str, shown: str) -> None:
-    criteria = lab01.judge_step1(Hello(hello, other, LOGS))
+def test_judge_step1_each_criterion(reply: dict[str, object], one_got: object, wrong: str, shown: str) -> None:
+    criteria = lab01.judge_step1(counted(PARTS, one_got, **reply))
     assert len(fails := failed(criteria)) >= 1 and wrong in fails[0]
     assert shown in "\n".join(c.line() for c in criteria)
+
+
+def test_judge_step1_without_a_response() -> None:
+    gone = Counted((PARTS, Reply(None, error="RemoteProtocolError: no response")), (PARTS, Reply(None)), LOGS)
+    criteria = lab01.judge_step1(gone)
+    assert len(failed(criteria)) == 4 and "no complete response" in criteria[0].measured
+    assert "no JSON back" in criteria[2].measured
 
 
 def test_judge_step2() -> None:
@@ -107,6 +155,8 @@ def test_hints_climb_a_ladder_and_solutions_come_from_the_solution_notebook() ->
         assert len(lab01.hint(step)) > 60 and f"check.hint({step}, level=2)" in lab01.hint(step)
     assert "asyncio.sleep" in lab01.hint(2, level=2) and "asyncio.sleep" not in lab01.hint(2)
     assert "more_body" in lab01.hint(4, level=2) and "check.solution(4)" in lab01.hint(4, level=3)
+    assert "more_body" in lab01.hint(1, level=2) and "more_body" not in lab01.hint(1)
+    assert "receive()" in lab01.solution(1) and "lab01_stream_app" not in lab01.solution(1)
     shown = lab01.solution(4)
     assert "lab01_stream_app.py" in shown and "more_body" in shown and "lab01_hello_app" not in shown
     with pytest.raises(ValueError):
@@ -119,7 +169,7 @@ starter, solution = lab_app_dirs(
 )
 
 STARTER_ADVICE = {
-    1: ["[FAIL] GET /hello answers status 200", "NotImplementedError"],
+    1: ["[FAIL] POST /words answers status 200", "NotImplementedError"],
     2: ["[FAIL] 50 concurrent requests are served together", "time.sleep", "[PASS] each request really waits"],
     3: ["[FAIL] the WebSocket handshake", "HTTP 500"],
     4: ["[FAIL] GET /count?n=", "NotImplementedError"],
@@ -161,6 +211,57 @@ async def app(scope, receive, send):
 def test_step4_fails_when_the_lines_come_all_at_once(tmp_path: Path) -> None:
     (tmp_path / "lab01_stream_app.py").write_text(ALL_AT_THE_END)
     check_fails(lab01.step4, STEPS[4], tmp_path, "[FAIL] lines sent when ready", "[PASS] about 100 ms")
+
+
+WORD_COUNT_APP = """
+import json
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+{read}
+    answer = json.dumps({"bytes": size, "words": words}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": answer})
+"""
+# Right, unlike the solution: the parts kept in a list and joined, the keys read with [].
+JOINED = """    parts, more = [], True
+    while more:
+        message = await receive()
+        parts.append(message["body"])
+        more = message["more_body"]
+    size, words = sum(map(len, parts)), len(b"".join(parts).split())"""
+# Wrong, as learners write it: one receive() (lesson 01 awaited it once per lifespan message).
+ONE_RECEIVE = """    body = (await receive())["body"]
+    size, words = len(body), len(body.split())"""
+# Wrong: every part counted as it comes, so a word cut between two parts counts twice.
+PART_BY_PART = """    size = words = 0
+    while True:
+        message = await receive()
+        size, words = size + len(message["body"]), words + len(message["body"].split())
+        if not message["more_body"]:
+            break"""
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        (JOINED, None),
+        (ONE_RECEIVE, ["[PASS] a body sent in one piece", "[FAIL] a body sent in parts", "the first part only"]),
+        (PART_BY_PART, ["[PASS] a body sent in one piece", "[FAIL] a body sent in parts", "the bytes are right"]),
+    ],
+    ids=["joined parts pass", "one receive", "words counted part by part"],
+)
+def test_step1_judges_learner_style_word_counts(read: str, expected: list[str] | None, tmp_path: Path) -> None:
+    (tmp_path / "lab01_words_app.py").write_text(WORD_COUNT_APP.replace("{read}", read))
+    if expected is None:
+        print(check_passes(lab01.step1, "lab01_words_app:app", tmp_path))
+    else:
+        check_fails(lab01.step1, "lab01_words_app:app", tmp_path, *expected)
 
 
 def test_a_server_that_cannot_start_gives_feedback(tmp_path: Path) -> None:

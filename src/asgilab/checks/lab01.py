@@ -1,7 +1,7 @@
 """Checks for lab 01, from WSGI to ASGI.
 
 from asgilab.checks import lab01 as check
-check.step1("lab01_hello_app:app")   # a raw ASGI callable answers GET /hello with JSON
+check.step1("lab01_hello_app:app")   # a raw ASGI callable reads POST /words's body, in one piece and in parts
 check.step2("lab01_wait_app:app")    # /wait?ms= waits without blocking: 50 requests overlap
 check.step3("lab01_ws_app:app")      # /ws/echo echoes WebSocket messages
 check.step4("lab01_stream_app:app")  # a raw ASGI app streams /count?n= line by line (transfer)
@@ -14,53 +14,48 @@ import random
 from dataclasses import dataclass
 
 from asgilab.checks import AppDir, Criterion, Hints, logged, make_step, ms, served
-from asgilab.checks.clients import Echo, Reply, Streamed, get, stream_lines, ws_echo, ws_many
+from asgilab.checks.clients import Echo, Reply, Streamed, stream_lines, ws_echo, ws_many
 from asgilab.checks.criteria import all_answered, served_together, waits_at_least
+from asgilab.checks.uploads import body_in_parts, counts, miscount, post_parts
 from asgilab.load import load_sync
 from asgilab.results import Run
 
 __all__ = ["hint", "solution", "step1", "step2", "step3", "step4"]
 
 WAIT_MS, WAIT_REQUESTS, GAP_S = 100, 50, 0.1  # GAP_S: step 4's pause between lines
+PART_GAP_S = 0.03  # step 1: between two parts of a body
 WS_MESSAGES, WS_CLIENTS = ["hello", "ASGI", "你好 👋"], 20
 TITLES = {
-    1: "Step 1: a raw ASGI app answers GET /hello with JSON",
+    1: "Step 1: a raw ASGI app counts a request body, sent in one piece or in parts",
     2: f"Step 2: {WAIT_REQUESTS} concurrent requests to /wait?ms={WAIT_MS} overlap",
     3: "Step 3: a WebSocket endpoint /ws/echo echoes messages",
     4: "Step 4: a raw ASGI app streams /count line by line",
 }
-HINTS = Hints(
-    "lab01_wsgi_to_asgi.ipynb",
-    {
-        1: (
-            "Look at the two messages an HTTP response is made of, and at the part of `scope` that holds the path. Headers and body are bytes.",
-            "`await send({'type': 'http.response.start', 'status': ..., 'headers': [(b'name', b'value')]})`, then `await send({'type': 'http.response.body', 'body': ...})`; `scope['path']`; `json.dumps(...).encode()`.",
-            "await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'application/json')]})\nawait send({'type': 'http.response.body', 'body': json.dumps({'message': 'hello'}).encode()})",
-        ),
-        2: (
-            "Look at the wait inside `async def wait`: while one request waits, can the event loop serve any other?",
-            "`asyncio.sleep`, awaited, hands the loop back while it waits; `time.sleep` holds it.",
-            "await asyncio.sleep(ms / 1000)",
-        ),
-        3: (
-            "Look at the route and at the handler's first and last lines: a WebSocket is accepted first, then kept open until the client leaves.",
-            "`@app.websocket('/ws/echo')`, `await websocket.accept()`, `receive_text()`, `send_text()`, `WebSocketDisconnect`.",
-            "await websocket.accept()\ntry:\n    while True:\n        await websocket.send_text(await websocket.receive_text())\nexcept WebSocketDisconnect:\n    pass",
-        ),
-        4: (
-            "Look at how many `http.response.body` messages one response may take, and where `scope` keeps the query string (bytes).",
-            "`'more_body': True` on every body message but the last; `urllib.parse.parse_qs(scope['query_string'].decode())`; `await asyncio.sleep(0.1)` between lines.",
-            "for i in range(1, n + 1):\n    await send({'type': 'http.response.body', 'body': f'{i}\\n'.encode(), 'more_body': i < n})\n    if i < n:\n        await asyncio.sleep(0.1)",
-        ),
-    },
-)
+# fmt: off
+HINTS = Hints("lab01_wsgi_to_asgi.ipynb", {  # per step: where to look, which tool or API, the key lines
+    1: ("Look at what `receive()` returns during an HTTP request: one `http.request` message holds one piece of the body, and one of its keys says whether more follow.",
+        "`message = await receive()`; `message.get('body', b'')` and `message.get('more_body', False)` (the ASGI spec's HTTP request message); `body.split()` counts the words once the body is whole.",
+        "body = b''\nwhile True:\n    message = await receive()\n    body += message.get('body', b'')\n    if not message.get('more_body'):\n        break\nreply = json.dumps({'bytes': len(body), 'words': len(body.split())}).encode()"),
+    2: ("Look at the wait inside `async def wait`: while one request waits, can the event loop serve any other?",
+        "`asyncio.sleep`, awaited, hands the loop back while it waits; `time.sleep` holds it.",
+        "await asyncio.sleep(ms / 1000)"),
+    3: ("Look at the route and at the handler's first and last lines: a WebSocket is accepted first, then kept open until the client leaves.",
+        "`@app.websocket('/ws/echo')`, `await websocket.accept()`, `receive_text()`, `send_text()`, `WebSocketDisconnect`.",
+        "await websocket.accept()\ntry:\n    while True:\n        await websocket.send_text(await websocket.receive_text())\nexcept WebSocketDisconnect:\n    pass"),
+    4: ("Look at how many `http.response.body` messages one response may take, and where `scope` keeps the query string (bytes).",
+        "`'more_body': True` on every body message but the last; `urllib.parse.parse_qs(scope['query_string'].decode())`; `await asyncio.sleep(0.1)` between lines.",
+        "for i in range(1, n + 1):\n    await send({'type': 'http.response.body', 'body': f'{i}\\n'.encode(), 'more_body': i < n})\n    if i < n:\n        await asyncio.sleep(0.1)"),
+})
+# fmt: on
 hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
 
 LOOK = {  # where each failed criterion sends the learner to look: the symptom, never the fix
-    "status": "a 500 or no response means your app raised (see what the server logged); look at the messages it sends for '/hello'.",
+    "status": "a 500 or no response means your app raised (see what the server logged); look at the messages it sends for POST /words.",
     "type": "look at the headers of your http.response.start message (names and values are bytes).",
-    "body": "look at what your http.response.body message carries: JSON text, as bytes.",
-    "404": "look at how your app picks its answer from scope['path']: only '/hello' is found.",
+    "one": "look at what your app counts: the bytes of the body, and its words split on whitespace, as JSON.",
+    "first part": "your app counted the first part only: the body came in {n} `http.request` messages. Look at how many your app reads.",
+    "per part": "the bytes are right, the words are not: {extra} more, one per place a word was cut between two parts. Look at when your app counts the words.",
+    "parts": "the body came in {n} `http.request` messages, {gap:g} s apart: look at how your app puts them together.",
     "route": "look at the route (@app.get('/wait') with a parameter `ms: int`) and at what the server logged.",
     "wait": "look at how long the handler waits: the check sends ms=100.",
     "overlap": "the requests were served (nearly) one after another: look for a blocking call such as time.sleep inside the `async def` handler.",
@@ -75,39 +70,45 @@ LOOK = {  # where each failed criterion sends the learner to look: the symptom, 
 
 
 @dataclass
-class Hello:
-    """Step 1: GET /hello and GET /no-such-page."""
-
-    hello: Reply
-    other: Reply
+class Counted:  # step 1: POST /words with a body in one piece, then one in parts (each with the reply)
+    one: tuple[list[bytes], Reply]
+    parts: tuple[list[bytes], Reply]
     logs: str
 
 
-def measure_step1(app: str, app_dir: AppDir = None) -> Hello:
-    """GET /hello, then a path that does not exist."""
+def measure_step1(app: str, app_dir: AppDir = None) -> Counted:
+    """POST /words twice: a body in one piece, then one in 3 to 5 parts cut inside words."""
+    one, parts = [b"".join(body_in_parts(2))], body_in_parts(random.randint(3, 5))
     with served(TITLES[1], app, app_dir, step=1) as server:
-        hello, other = get(server.url + "/hello"), get(server.url + "/no-such-page")
-    return Hello(hello, other, server.logs())
+        sent = [(body, post_parts(server.url + "/words", body, PART_GAP_S)) for body in (one, parts)]
+    return Counted(sent[0], sent[1], server.logs())
 
 
-def judge_step1(m: Hello) -> list[Criterion]:
-    """Status 200, a JSON content-type, the body {"message": "hello"}; 404 elsewhere."""
-    h, other = m.hello, m.other
-    status = f"status {h.status}" if h.status else f"no complete response: {h.error}"
-    is_json = h.content_type.split(";")[0].strip().lower() == "application/json"
-    body, elsewhere = f"body: {h.text[:120]!r}", f"GET /no-such-page: {other.status or other.error}"
+def _counted(sent: tuple[list[bytes], Reply]) -> tuple[bool, str, str]:
+    """Whether the reply counted the body, what it said, and the advice on the shape of a wrong count."""
+    (parts, reply), n = sent, len(sent[0])
+    got, wrong = reply.json(), miscount(parts, reply.json())
+    said = f"sent {counts(b''.join(parts))} in {n} part(s); {f'got {got}' if isinstance(got, dict) else 'no JSON back'}"
+    look = LOOK[wrong if wrong in ("first part", "per part") else "parts" if n > 1 else "one"]
+    return not wrong, said, look.format(n=n, gap=PART_GAP_S, extra=n - 1)
+
+
+def judge_step1(m: Counted) -> list[Criterion]:
+    """Status 200 and JSON; both bodies counted (bytes and words)."""
+    r = m.one[1]
+    status = f"status {r.status}" if r.status else f"no complete response: {r.error}"
+    is_json = r.content_type.split(";")[0].strip().lower() == "application/json"
+    (one_ok, one, one_look), (parts_ok, parts, parts_look) = _counted(m.one), _counted(m.parts)
     return [
-        Criterion(h.status == 200, "GET /hello answers status 200", logged(status, m.logs), LOOK["status"]),
-        Criterion(is_json, "its content-type is application/json", f"content-type: {h.content_type}", LOOK["type"]),
-        Criterion(h.json() == {"message": "hello"}, 'its body is {"message": "hello"}', body, LOOK["body"]),
-        Criterion(other.status == 404, "any other path answers 404", elsewhere, LOOK["404"]),
+        Criterion(r.status == 200, "POST /words answers status 200", logged(status, m.logs), LOOK["status"]),
+        Criterion(is_json, "its content-type is application/json", f"content-type: {r.content_type}", LOOK["type"]),
+        Criterion(one_ok, "a body sent in one piece is counted: its bytes and words", one, one_look),
+        Criterion(parts_ok, "a body sent in parts, cut inside words, is counted whole", parts, parts_look),
     ]
 
 
 @dataclass
-class Waits:
-    """Step 2: 50 requests to /wait?ms=100, all at once."""
-
+class Waits:  # Step 2: 50 requests to /wait?ms=100, all at once.
     run: Run
     logs: str
 
@@ -130,9 +131,7 @@ def judge_step2(m: Waits) -> list[Criterion]:
 
 
 @dataclass
-class Echoes:
-    """Step 3: three messages on one WebSocket; the replies on 20 opened at once."""
-
+class Echoes:  # Step 3: three messages on one WebSocket; the replies on 20 opened at once.
     echo: Echo
     many: tuple[list[str], str]  # the replies, and an error ("" if none)
     logs: str
@@ -163,9 +162,7 @@ def judge_step3(m: Echoes) -> list[Criterion]:
 
 
 @dataclass
-class Counting:
-    """Step 4: GET /count?n=N (N from 4 to 6, so that n is read), each line timed as it arrived."""
-
+class Counting:  # Step 4: GET /count?n=N (N from 4 to 6, so that n is read), each line timed as it arrived.
     n: int
     stream: Streamed
     logs: str
