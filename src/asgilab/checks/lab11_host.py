@@ -66,12 +66,11 @@ def _services() -> Iterator[dict[str, str]]:
 
 
 def forget_modules(folder: Path) -> None:
-    """Forget the learner's modules imported before, so the audit reads the routes as they are now
-    (an edit to a module the app imports is not seen by reloading the app's module alone)."""
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().parent == folder:
-            del sys.modules[name]
+    """Forget every imported module named as a module of ``folder`` (wherever it was imported from), so
+    the audit reads the routes as the files are now: reloading the app's module alone keeps the modules
+    it imports as they were, and a folder audited before may have left modules of the same names."""
+    for name in {path.stem for path in folder.glob("*.py")} - set(sys.stdlib_module_names):
+        sys.modules.pop(name, None)
 
 
 def audited(app: str, app_dir: AppDir, paths: list[str] | None, extra: Extra | None = None) -> Audited:
