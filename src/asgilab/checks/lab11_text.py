@@ -42,8 +42,8 @@ LOOK = {
     " an async def shares the loop with every request. Look at where notify_warehouse runs.",
     "cpu": "the route still computes on the event loop ({evidence}): look at where recommend_for runs.",
     "cpu other": "the route still holds the event loop, most of its time on CPU ({evidence}): look at what {function} does"
-    " for every request (a client made per request, for one, loads its certificates each time: httpx 0.29 does, even"
-    " for http:// URLs).",
+    " for every request (a client made per request, for one, loads its certificates each time: httpx's transport"
+    " builds an SSL context from certifi's bundle, even for http:// URLs).",
     "failed": "the route errors now: {evidence}. Look at the exception and the line it names.",
     "in process": "the recommender's CPU ({cpu} per request) still ran in the event loop's process, whose threads take turns"
     " on one GIL with the loop (lesson 07): look at where recommend_for runs.",
