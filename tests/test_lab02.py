@@ -276,6 +276,7 @@ def test_judge_step4_passes_a_guard_that_names_the_original_blocking_handlers_on
     assert criteria[1].measured == "named nothing"
 
 
+# The BlockingError line is a guard's last line recorded live (no try around client.get, December 2026).
 @pytest.mark.parametrize(
     ("m", "which", "says"),
     [
