@@ -163,8 +163,9 @@ def _timed_build(step: int) -> tuple[float, float]:
 
 
 def _first(m: Canary, what: str, advice: str) -> Criterion:
-    first = f"slowest first prediction {ms(m.first_s)}; building it takes {ms(m.build_s)} in a fresh process here"
-    return Criterion(m.first_s < FIRST_BOUND * m.build_s, what, first, advice)
+    # One call's time on top: a busy machine slows the call itself, not only a build it should not pay.
+    first = f"slowest first prediction {ms(m.first_s)}; one call {ms(m.call_s)}, building it {ms(m.build_s)} in a fresh process here"
+    return Criterion(m.first_s < m.call_s + FIRST_BOUND * m.build_s, what, first, advice)
 
 
 def measure_step2(app: str, app_dir: AppDir = None) -> Canary:
@@ -175,7 +176,7 @@ def measure_step2(app: str, app_dir: AppDir = None) -> Canary:
 
 def judge_step2(m: Canary) -> list[Criterion]:
     """All predictions succeed; /ping under 3 model calls; the first ones (3 per worker) under half a table build."""
-    first = _first(m, f"no first prediction after startup pays for the table: each under {FIRST_BOUND:.0%} of building it", LOOK["first"].format(first=ms(m.first_s), build=ms(m.build_s)))  # fmt: skip
+    first = _first(m, f"no first prediction after startup pays for the table: each under one call plus {FIRST_BOUND:.0%} of building it", LOOK["first"].format(first=ms(m.first_s), build=ms(m.build_s)))  # fmt: skip
     return [all_answered(m.run, ANSWERED, m.logs, LOOK["answered"]), _ping(m, _where_it_ran(m)), first]  # fmt: skip
 
 
@@ -190,7 +191,7 @@ def judge_step3(m: Canary) -> list[Criterion]:
     ping = _ping(m, "see the line on worker processes below." if m.workers else LOOK["np inline"], NP_PING_BOUND_CALLS)
     copies = f"{m.workers} worker process(es); the server and its workers hold {m.memory_mb:.0f} MB"
     once = Criterion(m.workers == 0, "the weights are held once: no worker process", copies, LOOK["copies"])
-    soon = _first(m, f"the first prediction after startup takes under {FIRST_BOUND:.0%} of building the weights", LOOK["np first"])  # fmt: skip
+    soon = _first(m, f"the first prediction after startup takes under one call plus {FIRST_BOUND:.0%} of building the weights", LOOK["np first"])  # fmt: skip
     return [all_answered(m.run, ANSWERED, m.logs, LOOK["answered"]), ping, once, soon]
 
 
