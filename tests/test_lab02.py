@@ -216,6 +216,14 @@ def test_judge_step3_the_hash_left_on_the_loop() -> None:
     no_fix_given(criteria)
 
 
+def test_judge_step3_the_service_keeps_its_thread_tokens() -> None:
+    m = storm()
+    m.tokens = 100  # the app raised the default limiter's tokens in its lifespan
+    criteria = lab02.judge_step3(m)
+    assert failed_storm(criteria) == ["orders"] and "set the default limiter to 100 tokens" in criteria[3].advice
+    no_fix_given(criteria)
+
+
 def test_judge_step3_one_core_asks_for_no_parallel_hashing() -> None:
     criteria = lab02.judge_step3(storm(wall_s=2.0, fastest_ms=255, most=1, in_flight=1.0, cores=1))
     assert not failed(criteria) and "at least 0.0 hashes in flight" in criteria[4].what

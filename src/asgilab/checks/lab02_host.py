@@ -69,7 +69,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["path"] == "/orders":  # the default tokens in use as it arrives: the logins' share, if any
             seen["at_orders"].append(int(limiter.borrowed_tokens))
         if scope["path"] == REPORT:
-            body = json.dumps(seen).encode()
+            body = json.dumps({**seen, "tokens_now": limiter.total_tokens}).encode()  # an app may have changed them
             await send(
                 {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
             )

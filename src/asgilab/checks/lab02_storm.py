@@ -47,6 +47,7 @@ class Storm:
     held: int = 0  # default tokens in use as the storm's /orders arrived (the fewest): the logins' share
     most: int = 0  # the most hashes in flight at once
     in_flight: float = 0.0  # hashes in flight on average over the storm (hash-seconds / its wall time)
+    tokens: float = TOKENS  # the default limiter's tokens after the storm (the app may have changed them)
     logs: str = ""
 
     @property
@@ -101,7 +102,11 @@ def measure(title: str, app: str, app_dir: AppDir, env: dict[str, str]) -> Storm
             before = httpx.get(server.url + REPORT, timeout=5.0, trust_env=False).json()
             m.storm, m.orders = _together(storm, late)
             after = httpx.get(server.url + REPORT, timeout=5.0, trust_env=False).json()
-            m.held, m.most = min(after["at_orders"][-ORDERS:], default=0), after["hashes_max"]
+            m.held, m.most, m.tokens = (
+                min(after["at_orders"][-ORDERS:], default=0),
+                after["hashes_max"],
+                after["tokens_now"],
+            )
             m.in_flight = (after["hash_s"] - before["hash_s"]) / m.storm.wall_s if m.storm.wall_s > 0 else 0.0
     m.logs = server.logs()
     return m
@@ -110,6 +115,7 @@ def measure(title: str, app: str, app_dir: AppDir, env: dict[str, str]) -> Storm
 # -- how step 3 judges it (pure) -------------------------------------------------------------------
 LOOK = {
     "tokens": "the logins held {held} of the service's {tokens} default thread tokens, so /orders waited {waited} for one: look at where the hashes' threads take their tokens from.",
+    "changed": "your app set the default limiter to {now} tokens: the service runs with {tokens}, as its container is configured. Leave them, and look at where the hashes' threads take their tokens from.",
     "loop": "/orders waited behind the hashes on the event loop itself (see /ping): look at where hash_password() runs.",
     "one": "at most {most} hash(es) ran at once while {cores} usable cores were there, so logins queued while cores idled: look at how many hashes your code lets run at once, and at how many cores the machine has (lesson 02, section 3b).",
     "many": "up to {most} hashes shared {cores} usable cores, so each took longer (the fastest {stretch:.1f}x one alone) and no login finished early: look at how many hashes your code lets run at once, and where that number comes from (a limit made anew for each request limits nothing).",
@@ -120,10 +126,10 @@ def _orders(m: Storm) -> Criterion:
     run, bound = m.orders, ORDERS_FACTOR * m.orders_s
     worst = run.max_s if run is not None and run.ok else math.nan
     shown = f"/orders slowest {ms(worst)} during the storm, {ms(m.orders_s)} alone; {m.held} of the {TOKENS} default tokens in use as they arrived"
-    look = LOOK["tokens" if m.held >= TOKENS else "loop"]
-    advice = look.format(held=m.held, tokens=TOKENS, waited=ms(worst - m.orders_s))
+    look = LOOK["changed" if m.tokens != TOKENS else "tokens" if m.held >= TOKENS else "loop"]
+    advice = look.format(held=m.held, tokens=TOKENS, waited=ms(worst - m.orders_s), now=f"{m.tokens:g}")
     what = f"/orders keeps its thread tokens: its slowest during the storm within {ORDERS_FACTOR:g}x its time alone"
-    return Criterion(not math.isnan(worst) and worst <= bound, what, shown, advice)
+    return Criterion(not math.isnan(worst) and worst <= bound and m.tokens == TOKENS, what, shown, advice)
 
 
 def _cores(m: Storm) -> Criterion:
