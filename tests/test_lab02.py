@@ -189,6 +189,7 @@ def test_judge_step3_the_default_limiter_leaves_orders_no_token() -> None:
 
 
 def test_judge_step3_a_limiter_of_one_leaves_a_core_idle() -> None:
+    """`CapacityLimiter(1)` of its own; recorded live (December 2026, 8 logins): 1.0 hashes in flight, at most 1."""
     criteria = lab02.judge_step3(storm(wall_s=2.05, fastest_ms=255, most=1, in_flight=0.98))
     assert (
         failed_storm(criteria) == ["cores"]

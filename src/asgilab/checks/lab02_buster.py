@@ -106,7 +106,14 @@ def _failed(error: str) -> str:
 def judge(m: Guarded) -> list[Criterion]:
     """On the original: /orders and /rates named, /ping not; on the learner's service: nothing named."""
     if not m.guard.exists():
-        return [Criterion(False, f"{GUARD} exists", f"no file {m.guard}", f"run the cell that writes {GUARD}")]
+        return [
+            Criterion(
+                False,
+                f"{GUARD} exists",
+                f"no file {m.guard}",
+                f"run the cell that writes {GUARD} (a lab saved before step 4 asked for it has none: take that cell from labs/lab02_blocking_pitfalls.ipynb)",
+            )
+        ]
     what = f"on the original modules, your guard names {' and '.join(MUST)} (they block the loop) and not {QUIET}"
     if m.original is None:
         first = Criterion(False, what, f"it failed:\n{m.original_error}", _failed(m.original_error))
