@@ -37,7 +37,7 @@ def server_processes() -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline", "status"]):
         cmdline = proc.info["cmdline"] or []
-        if proc.info["status"] == psutil.STATUS_ZOMBIE or "asgilab._launch" not in cmdline:
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or not any(part.endswith("_launch.py") for part in cmdline):
             continue
         try:
             if proc.environ().get(SESSION_MARK) == os.environ[SESSION_MARK]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -81,10 +82,25 @@ def test_import_errors_are_clear(app, expected):
     assert "Warning" not in output and output.startswith("ERROR:"), output
 
 
-def test_importing_the_package_does_not_load_the_launcher():
-    """`python -m asgilab._launch` imports `asgilab` first; runpy warns when that already loaded `_launch`."""
-    code = "import sys, asgilab; print('asgilab._launch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "False\n"
+SERVER_MODULES_APP = """
+import json, sys
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    loaded = json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in ("asgilab", "env", "model"))).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": loaded})
+"""
+
+
+def test_a_server_process_loads_neither_the_package_nor_its_modules_as_top_level_names(tmp_path):
+    """The launcher runs as a script: the server skips `import asgilab` (0.2 s a start), and the package's
+    folder, sys.path[0] of a script, is not left where an app's `import model` would find asgilab's."""
+    (tmp_path / "modules_app.py").write_text(SERVER_MODULES_APP)
+    with serve("modules_app:app", app_dir=tmp_path) as server:
+        with urllib.request.urlopen(server.url + "/", timeout=10) as response:
+            assert json.loads(response.read()) == []
 
 
 def test_lifespan_crash_is_reported(tmp_path):

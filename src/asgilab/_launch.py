@@ -1,6 +1,7 @@
 """Entry point of a server process: uvicorn's (or gunicorn's) own command line, plus a watchdog.
 
-`asgilab.serve` starts ``python -m asgilab._launch uvicorn|gunicorn <arguments>`` in a new process group and
+`asgilab.serve` starts ``python .../asgilab/_launch.py uvicorn|gunicorn <arguments>`` (a script, so that the
+`asgilab` package, which the server does not need, is not imported) in a new process group and
 hands it the read end of a pipe whose write end only the parent holds. When the parent dies in any
 way (``kill -9`` of a Jupyter kernel included) the pipe reports end-of-file, and the watchdog ends
 the whole process group, so uvicorn's worker processes go too.
@@ -13,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 GRACE_S = 2.0
 PARENT_FD_ENV = "ASGILAB_PARENT_FD"  # which inherited pipe end to watch (set by `asgilab.serve`)
@@ -31,6 +33,8 @@ def _end_group_when_parent_dies(fd: int) -> None:
 
 
 def main() -> None:
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
+        del sys.path[0]  # run as a script: the package's folder must not shadow the app's modules
     fd = os.environ.pop(PARENT_FD_ENV, None)
     if fd is not None:
         threading.Thread(target=_end_group_when_parent_dies, args=(int(fd),), daemon=True).start()
