@@ -121,13 +121,18 @@ def rank_canary(first_s: float = 0.080, worst_s: float = 0.020, workers: int = 2
 def test_judge_step2_passes_workers_that_hold_their_table() -> None:
     criteria = lab07.judge_step2(rank_canary())
     assert not failed(criteria)
-    assert "slowest first prediction 80 ms; one call 30 ms, building it 540 ms in a fresh process here" in criteria[2].measured
+    assert (
+        "slowest first prediction 80 ms; one call 30 ms, building it 540 ms in a fresh process here"
+        in criteria[2].measured
+    )
 
 
 def test_judge_step2_a_table_built_in_the_server_process_only() -> None:
     """The starter's lifespan build kept, step 1's pool pasted: each worker's first call builds its table."""
     criteria = lab07.judge_step2(rank_canary(first_s=0.610))
-    assert failed(criteria) == ["no first prediction after startup pays for the table: each under one call plus 50% of building it"]
+    assert failed(criteria) == [
+        "no first prediction after startup pays for the table: each under one call plus 50% of building it"
+    ]
     assert "each worker process that took one had no table yet" in criteria[2].advice and "610 ms" in criteria[2].advice
     no_fix_given(criteria)
 
@@ -145,7 +150,10 @@ def np_canary(worst_s: float = 0.010, workers: int = 0, first_s: float = 0.030, 
 def test_judge_step3_passes_threads_and_weights_built_at_startup() -> None:
     criteria = lab07.judge_step3(np_canary())
     assert not failed(criteria)
-    assert "slowest first prediction 30 ms; one call 30 ms, building it 400 ms in a fresh process here" in criteria[3].measured
+    assert (
+        "slowest first prediction 30 ms; one call 30 ms, building it 400 ms in a fresh process here"
+        in criteria[3].measured
+    )
     assert "0 worker process(es); the server and its workers hold 170 MB" in criteria[2].measured
 
 
@@ -158,7 +166,9 @@ def test_judge_step3_a_process_pool_holds_the_weights_twice() -> None:
 
 def test_judge_step3_weights_built_by_the_first_request() -> None:
     criteria = lab07.judge_step3(np_canary(first_s=0.450))
-    assert failed(criteria) == ["the first prediction after startup takes under one call plus 50% of building the weights"]
+    assert failed(criteria) == [
+        "the first prediction after startup takes under one call plus 50% of building the weights"
+    ]
     assert "at startup" in criteria[3].advice
     no_fix_given(criteria)
 
