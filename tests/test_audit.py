@@ -160,6 +160,78 @@ def test_import_app_refuses_what_is_not_an_asgi_app(tmp_path: Path) -> None:
             import_app(target, tmp_path)
 
 
+def test_routes_of_included_routers_are_found_with_their_prefixes() -> None:
+    from fastapi import APIRouter
+
+    inner, outer, app = APIRouter(), APIRouter(), FastAPI()
+
+    @inner.get("/x/{n}")
+    def x(n: int) -> dict[str, int]:
+        return {}
+
+    @outer.get("/y")
+    async def y() -> dict[str, int]:
+        return {}
+
+    outer.include_router(inner, prefix="/v1")
+    app.include_router(outer, prefix="/api")
+    routes = {r.path: r for r in find_routes(app, Inputs())}
+    assert set(routes) == {"/api/y", "/api/v1/x/{n}"}
+    assert routes["/api/v1/x/{n}"].call is not None and routes["/api/v1/x/{n}"].call["path"] == "/api/v1/x/1"
+
+
+def test_import_app_sees_an_edited_module_of_the_app_s_folder(tmp_path: Path) -> None:
+    (tmp_path / "pricing_rules.py").write_text("RATE = 1\n")
+    (tmp_path / "shop_main.py").write_text(
+        "from fastapi import FastAPI\nimport pricing_rules\napp = FastAPI()\napp.state.rate = pricing_rules.RATE\n"
+    )
+    try:
+        assert import_app("shop_main:app", tmp_path).state.rate == 1
+        (tmp_path / "pricing_rules.py").write_text("RATE = 2\n")
+        assert import_app("shop_main:app", tmp_path).state.rate == 2
+    finally:
+        for name in ("shop_main", "pricing_rules"):
+            sys.modules.pop(name, None)
+        while str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
+
+
+def test_a_blocking_call_a_library_wrapped_in_its_own_error_is_still_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import importlib
+
+    monkeypatch.setenv("ASGILAB_AUDIT_APP", "fastapi:FastAPI")  # any importable target: it is not served
+    original = asyncio.Handle._run
+    try:
+        audit_host = importlib.import_module("asgilab.apps.audit_host")
+    finally:
+        asyncio.Handle._run = original  # type: ignore[method-assign]  # the host's patch is for its server
+        sys.modules.pop("asgilab.apps.audit_host", None)
+
+    class BlockingError(Exception):  # blockbuster's name; httpx's sync client re-raises it as ConnectError
+        pass
+
+    class ConnectError(Exception):
+        pass
+
+    host = audit_host.AuditHost()
+    try:
+        try:
+            raise BlockingError("Blocking call to socket.socket.connect")
+        except BlockingError as exc:
+            raise ConnectError(str(exc)) from exc
+    except ConnectError as wrapped:
+        host._record_error(wrapped)
+    (found,) = host.blocking
+    assert found["call"] == "socket.socket.connect" and host.errors == []
+    assert any(
+        frame["function"] == "test_a_blocking_call_a_library_wrapped_in_its_own_error_is_still_named"
+        for frame in found["stack"]
+    )
+    host._record_error(ValueError("bad\nsecond line"))
+    assert host.errors == ["ValueError: bad"]
+
+
 # -- render -----------------------------------------------------------------------------------
 def test_the_three_renderings() -> None:
     verdicts = [judge(measured()), judge(measured(path="/slow", blocking_call=Frame("f", "a.py", 3), long_steps=20))]

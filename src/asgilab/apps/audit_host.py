@@ -135,10 +135,12 @@ class AuditHost:
                 await _reply(send, 500, f"{type(exc).__name__}: {exc}".encode())
 
     def _record_error(self, exc: BaseException) -> None:
-        if type(exc).__name__ == "BlockingError":
-            frames = traceback.extract_tb(exc.__traceback__)
+        blocking = _blocking_error(exc)
+        if blocking is not None:  # raised, or wrapped by a library (httpx's sync client makes it a ConnectError)
+            outer = traceback.extract_tb(exc.__traceback__) if blocking is not exc else []
+            frames = [*outer, *traceback.extract_tb(blocking.__traceback__)]
             stack = [{"function": f.name, "file": f.filename, "line": f.lineno} for f in frames]
-            self.blocking.append({"call": str(exc).removeprefix("Blocking call to "), "stack": stack})
+            self.blocking.append({"call": str(blocking).removeprefix("Blocking call to "), "stack": stack})
         else:
             first = (str(exc).splitlines() or [""])[0]
             self.errors.append(f"{type(exc).__name__}: {first}".rstrip(": "))
@@ -185,3 +187,15 @@ async def _reply(send: Send, status: int, body: bytes, content_type: bytes = b"t
 
 
 app = AuditHost()
+
+
+def _blocking_error(exc: BaseException) -> BaseException | None:
+    """blockbuster's error: ``exc`` itself, or the one it was raised from or while handling."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if type(current).__name__ == "BlockingError":
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -151,7 +151,7 @@ def _cpu_bound(verdict: Verdict, m: Measurement, blocks: bool) -> Verdict:
     if blocks:
         evidence.append("it runs on the event loop, so it blocks it too: " + _canary(m))
     else:
-        evidence.append("it runs in threads, which take turns on one GIL: " + _canary(m))
+        evidence.append("it runs off the event loop (threads take turns on one GIL for Python code): " + _canary(m))
     advice = f"threads share one GIL for Python code: see {LESSONS['cpu-bound']}"
     return _set(verdict, "cpu-bound", blocks, evidence, advice)
 

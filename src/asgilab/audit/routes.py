@@ -14,6 +14,7 @@ import inspect
 import json
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,16 @@ def import_app(target: str, app_dir: Path) -> Any:
     if not module_name or not attribute:
         raise BadInput(f"expected MODULE:APP (for example main:app), got {target!r}")
     sys.path.insert(0, str(app_dir))
+    # Fresh each time: a notebook that audits again after an edit must see the edited routes, in the
+    # app's module and in the modules of its folder that it imports (a reload would keep those).
+    for name in {path.stem for path in app_dir.glob("*.py")} - set(sys.stdlib_module_names):
+        sys.modules.pop(name, None)
+    top = module_name.split(".")[0]
+    if (app_dir / top).is_dir():  # a package of the folder (not an installed one): its submodules too
+        for name in [name for name in sys.modules if name == top or name.startswith(top + ".")]:
+            sys.modules.pop(name, None)
     try:
-        # Fresh each time: a notebook that audits again after an edit must see the edited routes.
-        fresh = module_name in sys.modules
-        module = importlib.reload(sys.modules[module_name]) if fresh else importlib.import_module(module_name)
+        module = importlib.import_module(module_name)
     except Exception as exc:
         raise BadInput(f"could not import module {module_name!r} from {app_dir}: {type(exc).__name__}: {exc}") from None
     app: Any = module
@@ -116,7 +123,7 @@ def find_routes(app: Any, inputs: Inputs) -> list[Route]:
     """Every HTTP route of a Starlette or FastAPI app, each with a request built for it."""
     schema = _openapi(app)
     routes = []
-    for route in getattr(app, "routes", []):
+    for route in _walk(getattr(app, "routes", [])):
         path, endpoint = getattr(route, "path", None), getattr(route, "endpoint", None)
         if path is None or endpoint is None or path.startswith("/__audit__"):
             continue
@@ -127,6 +134,17 @@ def find_routes(app: Any, inputs: Inputs) -> list[Route]:
             _build(found, schema, inputs)
             routes.append(found)
     return routes
+
+
+def _walk(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes, with those of included routers: FastAPI 0.165 keeps an included router as one entry
+    whose `effective_candidates()` are its routes (prefix applied), where older versions copied them."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            yield from _walk(candidates())
+        else:
+            yield route
 
 
 def _openapi(app: Any) -> dict[str, Any]:
