@@ -259,3 +259,13 @@ def test_judge_step3_wants_the_pools_sized_from_the_allowance_not_hard_coded() -
     reports = [{"open": 0}, {"open": 0}]
     small = lab05.judge_step3(Measured(made_run(200), 8, LOGS, reports))
     assert failed(small) == [small[3].what] and "POOL_SIZE follows MAX_CONNECTIONS" in small[3].advice
+
+
+def test_shutdown_reports_are_read_when_two_workers_share_a_line() -> None:
+    # Seen in a run: the second worker's line began before the first one's newline was written.
+    logs = (
+        'INFO: shutting down\nasgilab-lab05-shutdown {"pid": 1, "open": 1, "shutdown": "lifespan.shutdown.complete"}'
+        'asgilab-lab05-shutdown {"pid": 2, "open": 0, "shutdown": "lifespan.shutdown.complete"}\n'
+        'asgilab-lab05-shutdown {"pid": 3, "op\n'
+    )
+    assert [(r["pid"], r["open"]) for r in lab05._reports(logs)] == [(1, 1), (2, 0)]

@@ -222,7 +222,8 @@ def test_every_step_fails_on_the_starter(starter_audit: Audited) -> None:
     assert len(misread) == 1 and "in notify_warehouse()" in misread[0].advice and "blocks-loop" not in misread[0].advice
     for step in (2, 3):
         part = Audited([verdicts[p] for p in lab11.ROUTES[step]], starter_audit.endpoints)
-        assert len(failed(getattr(lab11, f"judge_step{step}")(part))) == 2
+        shown = {v.path: (v.verdict, v.blocks_loop, v.figures) for v in part.verdicts}  # a miss shows its figures
+        assert len(failed(getattr(lab11, f"judge_step{step}")(part))) == 2, shown
     four = failed(lab11.judge_step4(starter_audit))
     assert four[0].what.startswith("every route audits clean") and "the canary's worst" in four[-1].what, four
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +41,9 @@ class ShutdownProbe:
         async def spy(message: dict[str, Any]) -> None:
             if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 report = {"pid": os.getpid(), "open": await open_db_connections(), "shutdown": message["type"]}
-                print(MARKER + json.dumps(report), flush=True)
+                # One write, newline included: print() writes the newline apart, and two workers' lines interleave.
+                sys.stdout.write(MARKER + json.dumps(report) + "\n")
+                sys.stdout.flush()
             await send(message)
 
         await self.app(scope, receive, spy if scope["type"] == "lifespan" else send)
