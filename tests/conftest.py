@@ -39,12 +39,22 @@ def server_processes() -> list[psutil.Process]:
         cmdline = proc.info["cmdline"] or []
         if proc.info["status"] == psutil.STATUS_ZOMBIE or not any(part.endswith("_launch.py") for part in cmdline):
             continue
+        if _is_fork_server(proc):  # it serves nothing itself; its children (same command line) are servers
+            continue
         try:
             if proc.environ().get(SESSION_MARK) == os.environ[SESSION_MARK]:
                 found.append(proc)
         except (psutil.AccessDenied, psutil.NoSuchProcess):
             continue
     return found
+
+
+def _is_fork_server(proc: psutil.Process) -> bool:
+    try:
+        parent = proc.parent()
+        return "--zygote" in proc.cmdline() and (parent is None or "--zygote" not in parent.cmdline())
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return False
 
 
 def wait_for_no_servers(timeout: float = 8.0) -> list[psutil.Process]:

@@ -204,6 +204,9 @@ def test_server_dies_by_itself_when_its_parent_is_killed_hard(tmp_path):
         server_pid = int(parent.stdout.readline())
         group = [psutil.Process(server_pid), *psutil.Process(server_pid).children(recursive=True)]
         assert len(group) >= 3
+        fork_server = psutil.Process(server_pid).parent()
+        assert fork_server is not None and "--zygote" in fork_server.cmdline()  # it must go too
+        group.append(fork_server)
     finally:
         parent.send_signal(signal.SIGKILL)  # like `kill -9` of a Jupyter kernel: no atexit, no cleanup
         parent.wait()
@@ -240,3 +243,42 @@ def test_an_app_that_fails_its_first_response_is_still_served_at_once(tmp_path):
         ready_s = time.perf_counter() - start
         assert "Exception in ASGI application" in server.logs() or "TypeError" in server.logs()
     assert ready_s < 5, f"took {ready_s:.1f} s to be ready"
+
+
+SEEN_BY_APP = """
+import json, os, signal, sys
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    seen = {"cwd": os.getcwd(), "path": sys.path[:2], "argv": sys.argv[1:3], "course": os.environ.get("COURSE_VAR"),
+            "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler, "pid": os.getpid(),
+            "unbuffered": os.environ.get("PYTHONUNBUFFERED"), "session": os.getsid(0) == os.getpid()}
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
+"""
+
+
+def test_a_forked_server_sees_what_a_fresh_one_sees(tmp_path, monkeypatch):
+    """`serve` forks uvicorn servers from a process that imported uvicorn and FastAPI once (0.3 s a start):
+    the app must find the same folder, import path, arguments, environment and session as in a fresh one."""
+    (tmp_path / "seen_app.py").write_text(SEEN_BY_APP)
+    views = {}
+    for forked in ("1", "0"):
+        monkeypatch.setenv("ASGILAB_FORKSERVER", forked)
+        with serve("seen_app:app", app_dir=tmp_path, env={"COURSE_VAR": forked}) as server:
+            views[forked] = json.loads(get(server.url + "/")[1])
+            parent = psutil.Process(server.pid).parent()
+            assert ("--zygote" in parent.cmdline()) == (forked == "1")
+            server.logs()
+    forked, fresh = views["1"], views["0"]
+    assert (forked.pop("course"), fresh.pop("course")) == ("1", "0")
+    forked.pop("pid"), fresh.pop("pid")
+    assert forked == fresh and fresh["path"][0] == str(tmp_path) and fresh["session"]  # sigint: uvicorn's own, in both
+
+
+def test_a_fork_server_is_not_used_where_the_interpreter_is_set_otherwise(tmp_path):
+    # PYTHONDEVMODE and the like are read when the interpreter starts: a fork would keep the fork server's.
+    (tmp_path / "seen_app.py").write_text(SEEN_BY_APP)
+    with serve("seen_app:app", app_dir=tmp_path, env={"PYTHONDEVMODE": "1"}) as server:
+        assert "--zygote" not in psutil.Process(server.pid).cmdline()

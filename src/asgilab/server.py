@@ -26,6 +26,7 @@ from typing import Any, Self
 
 import psutil
 
+from asgilab import _forkserver
 from asgilab._launch import PARENT_FD_ENV
 from asgilab.loopback import is_loopback
 from asgilab.machine import process_cpu_s
@@ -86,7 +87,7 @@ class Server:
         defaults = {"log_level": "info", "access_log": False} if server == "uvicorn" else {"log_level": "info"}
         self.options = {**defaults, **options}
         self.scheme = "https" if "ssl_certfile" in options else "http"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | _forkserver.Forked | None = None
         self._log: Any = None  # an unnamed temporary file: nothing is left on disk, even after a kill -9
         self._parent_fd: int | None = None
 
@@ -227,8 +228,10 @@ class Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", PARENT_FD_ENV: str(read_fd)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.app_dir), env.get("PYTHONPATH")]))
         try:
-            self.process = subprocess.Popen(
-                self._command(),
+            command = self._command()
+            self.process = _forkserver.spawn(command[2:], self.app_dir, env, (self._log.fileno(), read_fd))
+            self.process = self.process or subprocess.Popen(
+                command,
                 cwd=self.app_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
