@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from asgilab.apps.db_shutdown import MARKER
 from asgilab.checks import CheckFailed, Criterion, Feedback, lab05, verdict
 from asgilab.checks.lab05 import Measured
 from asgilab.checks.testing import made_run
@@ -112,8 +113,8 @@ def test_judge_step3_passes_a_sized_closed_pool() -> None:
 
 
 def test_judge_step3_names_the_refusals_and_the_connections_left_open() -> None:
-    refused = step3(logs=f"{LOGS}\n{REFUSAL}\nINFO:     Shutting down\n{lab05.MARKER}{{}}", ok=190)
-    assert REFUSAL in refused[0].measured and lab05.MARKER not in refused[0].measured  # served, not shutdown
+    refused = step3(logs=f"{LOGS}\n{REFUSAL}\nINFO:     Shutting down\n{MARKER}{{}}", ok=190)
+    assert REFUSAL in refused[0].measured and MARKER not in refused[0].measured  # served, not shutdown
     assert failed(refused) == ["GET /orders/7 answers every request", refused[1].what]
     assert "1 refusals" in refused[1].measured and "remaining connection slots" in refused[1].measured
     assert "MAX_CONNECTIONS" in refused[1].advice
@@ -262,10 +263,12 @@ def test_judge_step3_wants_the_pools_sized_from_the_allowance_not_hard_coded() -
 
 
 def test_shutdown_reports_are_read_when_two_workers_share_a_line() -> None:
+    from asgilab.apps.db_shutdown import read_reports
+
     # Seen in a run: the second worker's line began before the first one's newline was written.
     logs = (
         'INFO: shutting down\nasgilab-lab05-shutdown {"pid": 1, "open": 1, "shutdown": "lifespan.shutdown.complete"}'
         'asgilab-lab05-shutdown {"pid": 2, "open": 0, "shutdown": "lifespan.shutdown.complete"}\n'
         'asgilab-lab05-shutdown {"pid": 3, "op\n'
     )
-    assert [(r["pid"], r["open"]) for r in lab05._reports(logs)] == [(1, 1), (2, 0)]
+    assert [(r["pid"], r["open"]) for r in read_reports(logs)] == [(1, 1), (2, 0)]

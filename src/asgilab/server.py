@@ -6,7 +6,8 @@
         ...
 
 The server is the real ``uvicorn`` (or ``gunicorn``, Unix only) command line in a subprocess, on 127.0.0.1 and a free port, in a
-process group of its own. Stopping ends the whole group (workers included) and reaps it; so does the
+process group of its own (a uvicorn server is forked from a process that has imported uvicorn and FastAPI
+already: see `_forkserver`). Stopping ends the whole group (workers included) and reaps it; so does the
 end of the Python process that started it, even a ``kill -9`` of a Jupyter kernel (see `_launch`).
 """
 

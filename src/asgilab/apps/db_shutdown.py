@@ -53,3 +53,17 @@ def __getattr__(name: str) -> Any:
     if name == "probe_app":  # built only when a server process asks for it
         return ShutdownProbe(import_app(os.environ[TARGET_ENV]))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def read_reports(logs: str) -> list[dict[str, Any]]:
+    """Each worker's shutdown report in the server's output, wherever its line starts (another worker's
+    output can land on the same line)."""
+    decoder, reports, at = json.JSONDecoder(), [], logs.find(MARKER)
+    while at != -1:
+        try:
+            report, _ = decoder.raw_decode(logs, at + len(MARKER))
+            reports.append(report)
+        except json.JSONDecodeError:
+            pass  # a line cut short (a worker killed mid-write): no report from it
+        at = logs.find(MARKER, at + len(MARKER))
+    return reports

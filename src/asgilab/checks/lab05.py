@@ -9,13 +9,12 @@ Each step starts a fresh PostgreSQL (`asgilab.postgres.serve_postgres`) and give
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from asgilab.apps.db_shutdown import MARKER
+from asgilab.apps.db_shutdown import read_reports
 from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, ms, served, tail
 from asgilab.checks.probe import TARGET_ENV
 from asgilab.load import load_sync
@@ -82,8 +81,7 @@ def _measure(step: int, app: str, app_dir: AppDir, path: str, load: tuple[int, i
             run = load_sync(server.url + path, *load, label=f"{path}, {workers} worker(s)", **{**LOAD, **options})
             opened = pg.stats()["connections_opened"]
     logs = server.logs()  # stopped: the output includes the shutdown
-    reports = _reports(logs)
-    return Measured(run, opened, logs, reports if step == 3 else None)
+    return Measured(run, opened, logs, read_reports(logs) if step == 3 else None)
 
 
 def measure_step1(app: str, app_dir: AppDir = None) -> Measured:
@@ -192,17 +190,3 @@ def judge_step3(m: Measured) -> list[Criterion]:
 step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab05_db_app:app")
 step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab05_db_app:app")
 step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab05_db_app:app")
-
-
-def _reports(logs: str) -> list[dict[str, Any]]:
-    """Each worker's shutdown report in the server's output, wherever its line starts (another worker's
-    output can land on the same line)."""
-    decoder, reports, at = json.JSONDecoder(), [], logs.find(MARKER)
-    while at != -1:
-        try:
-            report, _ = decoder.raw_decode(logs, at + len(MARKER))
-            reports.append(report)
-        except json.JSONDecodeError:
-            pass  # a line cut short (a worker killed mid-write): no report from it
-        at = logs.find(MARKER, at + len(MARKER))
-    return reports
