@@ -248,9 +248,10 @@ def test_step2_a_def_endpoint_passes_and_a_client_per_request_does_not(starter: 
         ("    quote = requests.get(f\"{UPSTREAM_URL}/delay\", params={\"ms\": 30}, timeout=5).json()",
          "    async with httpx.AsyncClient(base_url=UPSTREAM_URL) as client:\n        quote = (await client.get(\"/delay\", params={\"ms\": 30})).json()"),
     ]})  # fmt: skip
-    text = check_fails(
-        lab11.step2, APP, folder, "GET /price/{book_id} no longer blocks", "loads its certificates", failed_only=True
-    )
+    text = check_fails(lab11.step2, APP, folder, "GET /price/{book_id} no longer blocks", failed_only=True)
+    # Named when blockbuster sees the certificate lookup (Python code, once per process); in 2 full runs of 3
+    # it saw none and the verdict rested on the loop's long steps alone: still a failure, told generically.
+    assert "loads its certificates" in text or "blockbuster names no call" in text, text
     assert "/stock" not in text, text
     print(text)
 
