@@ -140,10 +140,13 @@ def spawn(argv: list[str], cwd: Path, env: dict[str, str], fds: tuple[int, int])
         return None
     try:
         with _zygote_lock:
-            if _zygote is None or not _zygote.alive:
-                _zygote = Zygote()
+            if _zygote is not None and not _zygote.alive:
+                _zygote = None
+            if not _same_settings(env, _zygote.environ if _zygote is not None else dict(os.environ)):
+                return None  # checked first: no fork server is started for a request it cannot take
+            _zygote = _zygote or Zygote()
             zygote = _zygote
-        return zygote.fork(argv, cwd, env, fds) if _same_settings(env, zygote.environ) else None
+        return zygote.fork(argv, cwd, env, fds)
     except OSError:
         return None
 

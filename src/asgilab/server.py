@@ -34,7 +34,7 @@ from asgilab.machine import process_cpu_s
 
 __all__ = ["Server", "ServerError", "serve", "stop_all", "running_servers"]
 
-LAUNCHER = Path(__file__).with_name("_launch.py")  # the server process's entry point (see _launch)
+LAUNCHER = _forkserver.LAUNCHER  # the server process's entry point (see _launch)
 STARTUP_TIMEOUT_S = 8.0  # plus at most FAILED_STOP_GRACE_S: a failed start is reported within 10 s
 STOP_GRACE_S = 3.0
 FAILED_STOP_GRACE_S = 1.0
