@@ -2,6 +2,7 @@
 
 python -m asgilab bench asgilab.apps.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
 python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
+python -m asgilab bench asgilab.apps.llm:app --path /v1/chat/completions --stream -n 50 -c 50 --json
 python -m asgilab doctor
 python -m asgilab audit main:app --json     # a verdict for every route of your app (asgilab.audit)
 
@@ -28,6 +29,7 @@ from asgilab.load import ENGINES, MAX_REQUESTS, load_sync
 from asgilab.loopback import check_loopback
 from asgilab.results import table
 from asgilab.server import ServerError, serve
+from asgilab.streams import chat_body
 
 CONNECT_TIMEOUT_S = 2.0  # a loopback server that is up accepts at once
 
@@ -47,6 +49,9 @@ def bench(args: argparse.Namespace) -> int:
     )
     if args.probe:
         options["probe"] = args.probe
+    if args.stream:
+        body = json.loads(args.body) if args.body else chat_body(args.max_tokens)
+        options.update(stream=True, body=body, leave_after=args.leave_after, stall_timeout=args.stall_timeout)
     env = dict(item.split("=", 1) for item in args.env)
     try:
         server = nullcontext() if is_url else serve(target, workers=args.workers, env=env)
@@ -73,6 +78,14 @@ def _bad_input(args: argparse.Namespace, is_url: bool) -> str | None:
             check_loopback(args.target)
         except ValueError as exc:
             return str(exc)
+    if not args.stream and (args.body or args.leave_after or args.stall_timeout):
+        return "--body, --leave-after and --stall-timeout go with --stream"
+    if args.body is not None:
+        try:
+            if not isinstance(json.loads(args.body), dict):
+                return '--body must be a JSON object, such as \'{"model": "m", "messages": [...]}\''
+        except ValueError as exc:
+            return f"--body is not valid JSON ({exc})"
     for flag, path in (("--path", args.path), ("--probe", args.probe)):
         if path is not None and not path.startswith("/"):
             return f"{flag} must start with /, got {path!r} (did you mean {flag} /{path}?)"
@@ -201,6 +214,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _leave_after(text: str) -> int | float:
+    """``3`` is a number of tokens, ``0.5`` (with a point) a number of seconds."""
+    if "." not in text:
+        return _count(1)(text)
+    return _seconds(text)
+
+
 class _Parser(argparse.ArgumentParser):
     """Reports a bad command line in one line (and exit code 2), not the usage block above it."""
 
@@ -242,6 +262,17 @@ def parser() -> argparse.ArgumentParser:
         type=_key_value,
         metavar="NAME=VALUE",
         help="environment variable for the served app, e.g. --env UPSTREAM_URL=http://127.0.0.1:8001",
+    )
+    b.add_argument("--stream", action="store_true", help="read server-sent events: TTFT, ITL and TPOT per stream")
+    b.add_argument(
+        "--max-tokens", type=_count(1, 4096), default=16, help="with --stream: tokens asked for (default 16)"
+    )
+    b.add_argument("--body", help="with --stream: the JSON body to POST (default: a chat completion, stream: true)")
+    b.add_argument(
+        "--leave-after", type=_leave_after, help="with --stream: leave each stream after N tokens or S.s seconds"
+    )
+    b.add_argument(
+        "--stall-timeout", type=_seconds, help="with --stream: end a stream silent this long (default --timeout)"
     )
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=bench)

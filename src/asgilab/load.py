@@ -27,13 +27,14 @@ from urllib.parse import urljoin
 from asgilab.loopback import check_loopback
 from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
+from asgilab.streams import NOT_A_STREAM, StreamAnswer, aiohttp_streams
 
 __all__ = ["ENGINES", "load", "load_sync", "bursts", "check_loopback"]
 
 MAX_REQUESTS = 1_000_000
 PROBE_INTERVAL_S = 0.01
 
-Send = Callable[[str], Awaitable[int]]  # url -> status code
+Send = Callable[[str], Awaitable[int | StreamAnswer]]  # url -> status code, or a stream's timings
 
 
 @asynccontextmanager
@@ -96,36 +97,96 @@ async def load(
     ssl: Any = None,
     allow_remote: bool = False,
     cpu_of: Iterable[Any] = (),
+    stream: bool = False,
+    body: dict[str, Any] | None = None,
+    leave_after: float | int | None = None,
+    stall_timeout: float | None = None,
 ) -> Run:
     """Send ``requests`` GET requests to ``url``, at most ``concurrency`` at a time; return a `Run`.
 
     - ``timeout``: seconds for each request; a slower one is recorded as error ``"timeout"``.
-    - ``deadline``: seconds for the whole run; requests still running or unsent then are recorded
-      as ``"deadline"`` errors and the run ends.
+    - ``deadline``: seconds for the whole run; requests unfinished then are ``"deadline"`` errors.
     - ``rate``: requests per second for an open loop (``concurrency`` then caps requests in flight).
     - ``probe``: a path such as ``"/ping"`` polled one at a time on its own connection while the run
       lasts; its latencies land in ``run.probe_records``. A blocked event loop shows here.
     - ``warmup``: requests sent (and not recorded) before the run, to open connections and warm caches.
     - ``engine``: ``"aiohttp"`` (default), ``"httpx2"`` or ``"httpx"``.
-    - ``keepalive=False``: a new connection for every request (as ``hey -disable-keepalive``), so each
-      request is accepted anew: with several workers, whichever worker is free accepts it.
+    - ``keepalive=False``: a new connection per request (``hey -disable-keepalive``): any free worker accepts it.
     - ``ssl``: an ``ssl.SSLContext`` for HTTPS to a server with a private CA (see `asgilab.upstream`).
-    - ``cpu_of``: servers (`asgilab.Server`) whose CPU time, all their processes together, is recorded
-      over the run (warm-up excluded) as ``run.server_cpu_s``; ``run.cores_used`` and
-      ``run.cpu_per_request_s`` follow from it. ``run.others_cores`` records how many cores other
-      programs kept busy meanwhile (`asgilab.cpu_watch`); compare two such runs with `asgilab.speedup`.
+    - ``cpu_of``: servers whose CPU time over the run (all their processes) is ``run.server_cpu_s``, with
+      ``run.cores_used``, ``run.cpu_per_request_s`` and ``run.others_cores`` (see `asgilab.speedup`).
+    - ``stream=True``, ``body``, ``leave_after``, ``stall_timeout``: event streams, timed token by token
+      (TTFT, ITL, TPOT); see `asgilab.streams`.
     """
     _check(url, requests, concurrency, timeout, deadline, rate, engine, allow_remote)
-    run = Run(
-        url=url, requests=requests, concurrency=concurrency, engine=engine, probe_path=probe, rate=rate, label=label
-    )
+    _check_stream(stream, engine, body, leave_after, stall_timeout)
+    run = Run(url, requests, concurrency, engine, probe_path=probe, rate=rate, label=label, stream=stream)
     connections = min(concurrency, requests)
-    async with ENGINES[engine](connections, ssl, keepalive) as send:
+    client = _client(engine, connections, ssl, keepalive, stream, body, leave_after, stall_timeout or timeout)
+    async with client as send:
         await _warm_up(send, url, timeout, warmup, connections)
         with server_cpu(cpu_of) as cpu:
             await _measure(send, run, timeout=timeout, deadline=deadline, probe_interval=probe_interval, ssl=ssl)
         cpu.record(run)
+    _refuse_non_stream(run)
     return run
+
+
+def _client(
+    engine: str,
+    connections: int,
+    ssl: Any,
+    keepalive: bool,
+    stream: bool,
+    body: dict[str, Any] | None,
+    leave_after: float | int | None,
+    stall_timeout: float,
+) -> AbstractAsyncContextManager[Send]:
+    """The client ``load`` sends with: an engine's, or aiohttp's for streams and JSON bodies."""
+    if stream:
+        return aiohttp_streams(connections, ssl, body, leave_after, stall_timeout)
+    if body is not None:
+        return _aiohttp_post(connections, ssl, body)
+    return ENGINES[engine](connections, ssl, keepalive)
+
+
+def _refuse_non_stream(run: Run) -> None:
+    """``stream=True`` against an endpoint that never streamed is a mistake to say, not a run to plot."""
+    answered = [r for r in run.records if r.status is not None]
+    if run.stream and answered and all((r.error or "").startswith(NOT_A_STREAM) for r in answered):
+        kind = answered[0].error[len(NOT_A_STREAM) :].strip(" ()")  # type: ignore[index]  # all have errors
+        raise ValueError(f"{run.url} answered {kind}, not text/event-stream: it does not stream (drop stream=True?)")
+
+
+def _check_stream(
+    stream: bool, engine: str, body: dict[str, Any] | None, leave_after: float | int | None, stall: float | None
+) -> None:
+    if (stream or body is not None) and engine != "aiohttp":
+        raise ValueError(f"stream= and body= are measured with the aiohttp engine, not {engine!r}")
+    if body is not None and not isinstance(body, dict):
+        raise ValueError("body must be a dict, sent as JSON")
+    if leave_after is not None:
+        if not stream:
+            raise ValueError("leave_after needs stream=True")
+        if isinstance(leave_after, bool) or not isinstance(leave_after, int | float) or not leave_after > 0:
+            raise ValueError("leave_after must be a number of tokens (an int, 1 or more) or of seconds (a float > 0)")
+    if stall is not None and not (stall > 0 and math.isfinite(stall)):
+        raise ValueError("stall_timeout must be positive, finite seconds")
+
+
+@asynccontextmanager
+async def _aiohttp_post(connections: int, ssl: Any, body: dict[str, Any]) -> AsyncIterator[Send]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections, ssl=ssl)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+
+        async def send(url: str) -> int:
+            async with session.post(url, json=body, allow_redirects=False) as response:
+                await response.read()
+                return response.status
+
+        yield send
 
 
 async def _measure(send: Send, run: Run, *, timeout: float, deadline: float, probe_interval: float, ssl: Any) -> None:
@@ -206,14 +267,27 @@ async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int
 
 async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: float | None = None) -> Record:
     start = time.perf_counter() - t0
-    status, error = None, None
+    error: str | None = None
+    answer: int | StreamAnswer | None = None
     try:
-        status = await asyncio.wait_for(send(url), timeout)
+        answer = await asyncio.wait_for(send(url), timeout)
     except TimeoutError:
         error = "timeout"
     except Exception as exc:
         error = type(exc).__name__
-    return Record(start=start, end=time.perf_counter() - t0, status=status, error=error, scheduled=scheduled)
+    end = time.perf_counter() - t0
+    if not isinstance(answer, StreamAnswer):
+        return Record(start=start, end=end, status=answer, error=error, scheduled=scheduled)
+    return Record(
+        start=start,
+        end=end,
+        status=answer.status,
+        error=answer.error,
+        scheduled=scheduled,
+        first_byte=None if answer.first_byte is None else answer.first_byte - t0,
+        token_times=tuple(t - t0 for t in answer.token_times),
+        left=answer.left,
+    )
 
 
 async def _closed_loop(

@@ -16,8 +16,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from asgilab.results import Record, Run, RunLike
+from asgilab.stream_plots import stream_timeline, ttft
 
-__all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time"]
+__all__ = ["timeline", "cdf", "compare", "scaling", "probe", "latency_over_time", "stream_timeline", "ttft"]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> tuple[Figure, Axes]:

@@ -24,6 +24,27 @@ class Record:
     status: int | None = None
     error: str | None = None
     scheduled: float | None = None
+    # Streams only (``load(..., stream=True)``): when the first byte and each token event arrived
+    # (seconds since the start of the run), and whether the client left on purpose (``leave_after``).
+    first_byte: float | None = None
+    token_times: tuple[float, ...] = ()
+    left: bool = False
+
+    @property
+    def ttft(self) -> float:
+        """Time to first token: from sending the request to its first token event (NaN for none)."""
+        return self.token_times[0] - self.start if self.token_times else math.nan
+
+    @property
+    def itls(self) -> list[float]:
+        """Inter-token latencies: the gaps between consecutive token events."""
+        return [b - a for a, b in zip(self.token_times, self.token_times[1:])]
+
+    @property
+    def tpot(self) -> float:
+        """Time per output token after the first: (last - first) / (tokens - 1), NaN below 2 tokens."""
+        n = len(self.token_times)
+        return (self.token_times[-1] - self.token_times[0]) / (n - 1) if n > 1 else math.nan
 
     @property
     def latency(self) -> float:
@@ -76,6 +97,7 @@ class Run:
     label: str | None = None
     wall_s: float = math.nan
     stopped_by_deadline: bool = False
+    stream: bool = False  # requests read as event streams: the TTFT, ITL and TPOT figures below apply
     server_cpu_s: float | None = None  # CPU seconds of the servers given as ``load(..., cpu_of=...)``
     others_cores: float | None = None  # cores other programs kept busy meanwhile (also with ``cpu_of``)
 
@@ -102,10 +124,56 @@ class Run:
     # -- figures ------------------------------------------------------------------------
     @property
     def latencies(self) -> list[float]:
-        """Latencies of the successful requests, in seconds."""
+        """Latencies of the successful requests, in seconds (for streams: end to end, of the streams
+        read to their end; a client that left on purpose has no end-to-end time)."""
+        done = [r for r in self.records if r.ok and not r.left]
         if self.rate is not None:
-            return [r.latency_from_schedule for r in self.records if r.ok]
-        return [r.latency for r in self.records if r.ok]
+            return [r.latency_from_schedule for r in done]
+        return [r.latency for r in done]
+
+    # -- streams ------------------------------------------------------------------------
+    @property
+    def left(self) -> int:
+        """Streams the client left on purpose (``leave_after``)."""
+        return sum(r.left for r in self.records)
+
+    @property
+    def ttfts(self) -> list[float]:
+        """Time to first token of each successful stream (from its schedule in an open loop)."""
+        late = (lambda r: r.start - r.scheduled) if self.rate is not None else (lambda r: 0.0)
+        return [r.ttft + late(r) for r in self.records if r.ok and r.token_times]
+
+    @property
+    def itls(self) -> list[float]:
+        """Every inter-token gap of every successful stream."""
+        return [gap for r in self.records if r.ok for gap in r.itls]
+
+    @property
+    def ttft_p50_s(self) -> float:
+        return percentile(self.ttfts, 50)
+
+    @property
+    def ttft_p99_s(self) -> float:
+        return percentile(self.ttfts, 99)
+
+    @property
+    def itl_p50_s(self) -> float:
+        return percentile(self.itls, 50)
+
+    @property
+    def itl_p99_s(self) -> float:
+        return percentile(self.itls, 99)
+
+    @property
+    def tpot_mean_s(self) -> float:
+        """Mean time per output token over the streams with two tokens or more."""
+        tpots = [r.tpot for r in self.records if r.ok and len(r.token_times) > 1]
+        return statistics.fmean(tpots) if tpots else math.nan
+
+    @property
+    def tokens(self) -> int:
+        """Token events received, all streams together."""
+        return sum(len(r.token_times) for r in self.records)
 
     @property
     def throughput_rps(self) -> float:
@@ -225,6 +293,16 @@ class Run:
             "effective_concurrency": self.effective_concurrency,
             "stopped_by_deadline": self.stopped_by_deadline,
         }
+        if self.stream:
+            d.update(
+                left=self.left,
+                tokens=self.tokens,
+                ttft_p50_s=self.ttft_p50_s,
+                ttft_p99_s=self.ttft_p99_s,
+                itl_p50_s=self.itl_p50_s,
+                itl_p99_s=self.itl_p99_s,
+                tpot_mean_s=self.tpot_mean_s,
+            )
         if self.server_cpu_s is not None:
             d.update(server_cpu_s=self.server_cpu_s, cores_used=self.cores_used, others_cores=self.others_cores)
         if self.probe_path is not None:
@@ -244,6 +322,8 @@ class Run:
             + (f"concurrency {self.concurrency}" if self.rate is None else f"rate {self.rate:g}/s")
             + f"; of the ok: p50 {_ms(self.p50_s)}, p99 {_ms(self.p99_s)}, max {_ms(self.max_s)}"
         )
+        if self.stream:
+            text += f"; TTFT p50 {_ms(self.ttft_p50_s)}, p99 {_ms(self.ttft_p99_s)}; ITL p50 {_ms(self.itl_p50_s)}"
         if self.errors:
             text += f"; failed {self.errors} {self.error_kinds}"
         if self.probe_path is not None:
@@ -280,6 +360,15 @@ _COLUMNS: list[tuple[str, Callable[[Run], object]]] = [
     ("max (ok)", lambda r: _ms(r.max_s)),
     ("probe worst", lambda r: _ms(r.probe_max_s) if r.probe_path else ""),
 ]
+# Streams' columns, the names serving benchmarks use (vLLM's among them); shown when a run streamed.
+_STREAM_COLUMNS: list[tuple[str, Callable[[Run], object]]] = [
+    ("TTFT p50", lambda r: _ms(r.ttft_p50_s) if r.stream else ""),
+    ("TTFT p99", lambda r: _ms(r.ttft_p99_s) if r.stream else ""),
+    ("ITL p50", lambda r: _ms(r.itl_p50_s) if r.stream else ""),
+    ("ITL p99", lambda r: _ms(r.itl_p99_s) if r.stream else ""),
+    ("TPOT mean", lambda r: _ms(r.tpot_mean_s) if r.stream else ""),
+    ("left", lambda r: str(r.left) if r.stream else ""),
+]
 
 
 class RunLike(Protocol):
@@ -307,6 +396,9 @@ class Table:
         self.runs = list(runs)
         # the canary's column only when a run had one
         self.columns = [(n, get) for n, get in _COLUMNS if n != "probe worst" or any(r.probe_path for r in self.runs)]
+        if any(getattr(r, "stream", False) for r in self.runs):
+            self.columns[6:9] = [("e2e p50 (ok)", _COLUMNS[6][1]), ("e2e p99 (ok)", _COLUMNS[7][1])]
+            self.columns += _STREAM_COLUMNS
         self.rows = [[str(get(r)) for _, get in self.columns] for r in self.runs]
 
     def __repr__(self) -> str:
