@@ -183,7 +183,7 @@ def test_bench_stream_json_prints_the_stream_keys() -> None:
     for key in ("ttft_p50_s", "ttft_p99_s", "itl_p50_s", "itl_p99_s"):
         assert 0 < figures[key] < 1, (key, figures)
     assert figures["ttft_p50_s"] > 0.14  # the 150 ms prefill
-    refused = subprocess.run(command[:6] + ["--leave-after", "3"], capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(command[:7] + ["--leave-after", "3"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "go with --stream" in refused.stderr
 
 
