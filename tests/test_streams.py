@@ -196,3 +196,16 @@ def test_stream_plots_draw_a_tick_per_token(model) -> None:
     assert sum(len(line.get_xdata()) for line in ticks) == 6
     fig = plots.ttft([run, run])
     assert len(fig.axes[0].lines) == 2
+
+
+def test_serve_model_counts_connections_and_its_settings_hold() -> None:
+    from asgilab.llm import serve_model
+
+    with serve_model(max_seqs=2, prefill_ms=50, token_ms=10, batch_slowdown=0) as model:
+        model.reset()
+        run = load_sync(model.chat_url, 6, 6, stream=True, body=chat_body(3))
+        figures = model.stats()
+    assert run.ok == 6 and figures["max_running"] == 2 and figures["max_seqs"] == 2
+    assert figures["connections_opened"] == 6  # the kit opens one connection per stream in flight
+    with pytest.raises(ValueError, match="max_seqs"):
+        serve_model(max_seqs=0)

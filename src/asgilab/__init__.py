@@ -60,6 +60,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "upstream", "postgres", "checks", "external", "model"):
+    if name in ("plots", "upstream", "postgres", "checks", "external", "model", "llm", "streams"):
         return importlib.import_module(f"asgilab.{name}")
     raise AttributeError(f"module 'asgilab' has no attribute {name!r}")

@@ -36,6 +36,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from asgilab.apps.upstream import counters as tcp
+
 __all__ = ["app", "Settings", "Engine", "token_text", "MODEL_NAME"]
 
 MODEL_NAME = "course-model"
@@ -91,11 +93,18 @@ class Engine:
         self.reset()
 
     def reset(self) -> None:
+        tcp.connections_opened = 0
         names = ("requests", "started", "finished", "cancelled", "rejected", "tokens_generated")
         self.counts = dict.fromkeys(names, 0) | {"tokens_after_client_left": 0, "max_running": 0, "max_waiting": 0}
 
     def stats(self) -> dict[str, Any]:
-        return self.counts | {"running": self.running, "waiting": self.waiting, "max_seqs": self.settings.max_seqs}
+        # TCP connections are counted by the protocol asgilab.llm.serve_model serves it with
+        connections = {"connections_opened": tcp.connections_opened, "connections_open": tcp.connections_open}
+        return (
+            self.counts
+            | connections
+            | {"running": self.running, "waiting": self.waiting, "max_seqs": self.settings.max_seqs}
+        )
 
     def submit(self, max_tokens: int) -> Sequence | None:
         """A sequence whose tokens arrive on ``sequence.tokens`` (``None`` ends them); None when full."""
