@@ -112,6 +112,57 @@ def _become_server(request: dict[str, Any]) -> None:
     sys.argv = [sys.argv[0], *request["argv"]]
 
 
+def _stop_promptly() -> None:
+    """uvicorn notices a shutdown signal at its next 0.1 s tick, then pauses 0.1 s for its connections
+    to close, even when none is open: 0.15 s on average for every server a lesson or the test suite
+    stops (several hundred in `make test`). Wake its loop on the signal instead, and skip that first
+    pause when no connection is open. Everything else about its shutdown (closing connections, waiting
+    for tasks, the lifespan's shutdown) is uvicorn's own."""
+    import asyncio
+    import types
+
+    from uvicorn import server as uvicorn_server
+
+    cls = uvicorn_server.Server
+    handle_exit, shutdown = cls.handle_exit, cls.shutdown
+    wake: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+    skip_pause = [False]
+
+    async def sleep(delay: float, result: Any = None) -> Any:
+        if skip_pause[0]:  # only the pause right after asking the (no) connections to close
+            skip_pause[0] = False
+            return result
+        return await asyncio.sleep(delay, result)
+
+    async def main_loop(self: Any) -> None:
+        wake[:] = [(asyncio.get_running_loop(), asyncio.Event())]
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            try:
+                await asyncio.wait_for(wake[0][1].wait(), 0.1)
+            except TimeoutError:
+                pass
+            should_exit = await self.on_tick(counter)
+
+    def on_signal(self: Any, sig: int, frame: Any) -> None:
+        handle_exit(self, sig, frame)
+        if wake:  # threadsafe: it writes to the loop's wake-up pipe, so a select() in progress returns
+            loop, event = wake[0]
+            loop.call_soon_threadsafe(event.set)
+
+    async def quick_shutdown(self: Any, sockets: Any = None) -> None:
+        skip_pause[0] = not self.server_state.connections
+        try:
+            await shutdown(self, sockets)
+        finally:
+            skip_pause[0] = False
+
+    uvicorn_server.asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep})  # type: ignore[attr-defined,assignment]
+    cls.main_loop, cls.handle_exit, cls.shutdown = main_loop, on_signal, quick_shutdown  # type: ignore[method-assign]
+
+
 def main() -> None:
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
         del sys.path[0]  # run as a script: the package's folder must not shadow the app's modules
@@ -132,6 +183,7 @@ def main() -> None:
     else:
         from uvicorn.main import main as uvicorn_main
 
+        _stop_promptly()
         uvicorn_main(args=args, prog_name="uvicorn")
 
 
