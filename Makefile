@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml src/asgilab/jupyter-settings/overrides.json
 
 install: $(STAMP)
 
+# Learners work on their own copies in $(WORK)/ (git-ignored), so `git pull` never meets their edits:
+# copy what is missing (never overwriting), say which notebooks have a newer version, open lesson 00's copy.
+WORK ?= my-work
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) notebooks/00_start_here.ipynb
+	$(BIN)/python -m asgilab.workspace --course . --into $(WORK)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(WORK) $(ALLOW_ROOT) $(WORK)/notebooks/00_start_here.ipynb
 
 test: $(STAMP)
 	ASGILAB_STRICT=1 $(BIN)/python -m pytest
@@ -39,6 +43,7 @@ labs: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/streams.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m asgilab doctor
