@@ -159,8 +159,9 @@ def _stop_promptly() -> None:
         finally:
             skip_pause[0] = False
 
-    uvicorn_server.asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep})  # type: ignore[attr-defined,assignment]
-    cls.main_loop, cls.handle_exit, cls.shutdown = main_loop, on_signal, quick_shutdown  # type: ignore[method-assign]
+    # A namespace standing in for the asyncio module inside uvicorn.server only, and the methods replaced.
+    uvicorn_server.asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep})  # type: ignore[attr-defined, assignment]  # a module's name rebound on purpose
+    cls.main_loop, cls.handle_exit, cls.shutdown = main_loop, on_signal, quick_shutdown  # type: ignore[method-assign]  # patched on purpose
 
 
 def main() -> None:
