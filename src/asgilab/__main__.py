@@ -1,9 +1,9 @@
-"""Command line: ``python -m asgilab bench ...`` and ``python -m asgilab doctor``.
+"""Command line: ``python -m asgilab bench ...``, ``doctor`` (`asgilab.doctor`) and ``audit`` (`asgilab.audit`).
 
 python -m asgilab bench asgilab.apps.demo:app --path /async-sleep?ms=100 -n 100 -c 100 --probe /ping
 python -m asgilab bench http://127.0.0.1:8000 --path /hello -n 2000 -c 50 --json
 python -m asgilab bench asgilab.apps.llm:app --path /v1/chat/completions --stream -n 50 -c 50 --json
-python -m asgilab doctor
+python -m asgilab doctor                    # OK/FAIL lines; --json, --summary, --collect for a room (asgilab.doctor)
 python -m asgilab audit main:app --json     # a verdict for every route of your app (asgilab.audit)
 
 ``bench`` exits 0 when at least one request succeeded (the table counts the failures), 1 when none did,
@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import socket
 import sys
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, NoReturn
@@ -110,86 +108,6 @@ def _error(message: str, code: int) -> int:
     return code
 
 
-def doctor(args: argparse.Namespace) -> int:
-    """Check the pieces the course needs, one OK/FAIL line each; FAIL lines say how to fix it."""
-    failures = sum(not _doctor_step(name, fix, action) for name, fix, action in DOCTOR_STEPS)
-    tools = ", ".join(f"{t} {'installed' if shutil.which(t) else 'missing'}" for t in ("wrk", "hey"))
-    print(f"note  optional load tools: {tools} (lessons 09 and 10 cross-check with them when installed)")
-    print("all good" if not failures else f"{failures} problem(s) found")
-    return 1 if failures else 0
-
-
-def _doctor_step(name: str, fix: str, action: Callable[[], str]) -> bool:
-    try:
-        print(f"OK    {name}: {action()}")
-        return True
-    except Exception as exc:
-        print(f"FAIL  {name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        print(f"      fix: {fix}")
-        return False
-
-
-def _packages() -> str:
-    from asgilab.env import versions
-
-    found = versions("jupyterlab", "ipykernel")
-    missing = [name for name, v in found.items() if v == "not installed"]
-    if missing:
-        raise RuntimeError(f"not installed: {', '.join(missing)}")
-    return ", ".join(f"{k} {v}" for k, v in found.items())
-
-
-def _server_and_burst() -> str:
-    start = time.perf_counter()
-    with serve("asgilab.apps.demo:app") as server:
-        ready = time.perf_counter() - start
-        run = load_sync(server.url + "/async-sleep?ms=100", 50, 50, timeout=5, deadline=20)
-    if run.errors:
-        raise RuntimeError(f"{run.errors} of 50 requests failed: {run.error_kinds}")
-    if run.wall_s > 1.0:
-        raise RuntimeError(f"50 concurrent 100 ms requests took {run.wall_s:.2f} s (expected about 0.1 s)")
-    return f"server ready in {ready:.2f} s; 50 x 100 ms concurrent in {run.wall_s:.3f} s"
-
-
-def _postgres() -> str:
-    import psycopg
-
-    from asgilab.postgres import serve_postgres
-
-    start = time.perf_counter()
-    with serve_postgres() as pg:
-        ready = time.perf_counter() - start
-        with psycopg.connect(pg.dsn, connect_timeout=5) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-    where = "embedded" if pg.owns_server else "ASGILAB_DATABASE_URL's server"
-    return f"PostgreSQL {row[0] if row else '?'} ({where}) ready in {ready:.2f} s, answered a query, stopped"
-
-
-def _machine() -> str:
-    import psutil
-
-    from asgilab.machine import usable_cores
-
-    cores, free_gib = usable_cores(), psutil.virtual_memory().available / 2**30
-    if free_gib < 1:
-        raise RuntimeError(f"{free_gib:.1f} GiB of memory free; a lesson's servers take up to about 0.5 GiB")
-    note = "" if cores >= 2 else " (1 core: lessons skip their multi-core claims and say so)"
-    return f"{cores} core(s) for this process{note}, {free_gib:.1f} GiB of memory free"
-
-
-INSTALL = "run `make install` (or `pip install -e .`) in the course folder"
-DOCTOR_STEPS: list[tuple[str, str, Callable[[], str]]] = [
-    ("packages", INSTALL, _packages),
-    (
-        "live server and load",
-        "read the error above; check that 127.0.0.1 is reachable and nothing blocks local ports",
-        _server_and_burst,
-    ),
-    ("PostgreSQL", INSTALL + "; or set ASGILAB_DATABASE_URL to a server you can create databases on", _postgres),
-    ("this machine", "close other programs, or give the course machine more memory", _machine),
-]
-
-
 def _count(low: int, high: int = MAX_REQUESTS) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -277,11 +195,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=bench)
 
-    d = commands.add_parser("doctor", help="check versions, start a server, fire a burst")
-    d.set_defaults(func=doctor)
-
     from asgilab.audit.cli import add_parser as add_audit  # its own room: asgilab/audit/
+    from asgilab.doctor.cli import add_parser as add_doctor  # its own room: asgilab/doctor/
 
+    add_doctor(commands)
     add_audit(commands)
     return top
 

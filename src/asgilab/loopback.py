@@ -7,9 +7,13 @@ import os
 from collections.abc import MutableMapping
 from urllib.parse import urlsplit
 
-__all__ = ["LOOPBACK_HOSTS", "bypass_proxies_for_loopback", "check_loopback", "is_loopback"]
+__all__ = ["LOOPBACK_HOSTS", "NO_PROXY_BEFORE", "bypass_proxies_for_loopback", "check_loopback", "is_loopback"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# ``no_proxy`` and ``NO_PROXY`` as this process's environment had them before the first call below
+# changed them (``import asgilab`` makes it): `python -m asgilab doctor` reports them, and gives them
+# back to the kernel it starts, as a learner's Jupyter would.
+NO_PROXY_BEFORE: dict[str, str | None] = {}
 
 
 def is_loopback(host: str) -> bool:
@@ -51,6 +55,8 @@ def bypass_proxies_for_loopback(environ: MutableMapping[str, str] = os.environ) 
     `get_environment_proxies`); requests 2.34 compares IPv4 hosts whole and other hosts by suffix
     (``requests/utils.py``, `should_bypass_proxies`).
     """
+    if environ is os.environ and not NO_PROXY_BEFORE:
+        NO_PROXY_BEFORE.update({name: environ.get(name) for name in ("no_proxy", "NO_PROXY")})
     entries: list[str] = []
     for name in ("no_proxy", "NO_PROXY"):
         for entry in environ.get(name, "").split(","):

@@ -23,10 +23,11 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
+
+from asgilab.cgroups import cpu_limit
 
 if TYPE_CHECKING:
     from asgilab.results import Run
@@ -55,12 +56,10 @@ def usable_cores() -> int:
 
 
 def _cgroup_cores() -> int | None:
-    """The cgroup v2 CPU limit (``cpu.max`` "quota period"), rounded up; None when there is none."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-    except (OSError, ValueError):
-        return None
-    return None if quota == "max" else math.ceil(int(quota) / int(period))
+    """The cgroup CPU limit (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``/``cpu.cfs_period_us``, on this
+    process's cgroup or a parent: `asgilab.cgroups`), rounded up; None when there is none."""
+    cores, _ = cpu_limit()
+    return None if cores is None else math.ceil(cores)
 
 
 @dataclass

@@ -1,0 +1,5 @@
+import sys
+
+from asgilab.doctor.cli import main
+
+sys.exit(main())
