@@ -5,7 +5,9 @@
 
 - ``body`` is POSTed as JSON (`chat_body` makes a chat-completion one; without it, a GET).
 - ``leave_after=3`` leaves each stream after 3 tokens, ``leave_after=0.5`` after 0.5 s: the client
-  closes its connection, as a user who closes the tab; the record says ``left``.
+  closes its connection, as a user who closes the tab; the record says ``left``. After 0.5 s it
+  leaves even an answer that has not begun (no headers yet): that record has no status and the
+  error ``"left before the answer began"``, so it counts as failed.
 - A stream with no event for ``stall_timeout`` seconds (default: ``timeout``) is ended and counted as
   ``"stalled"``; an answer that is not ``text/event-stream`` as ``"not an event stream"``, and a run
   where every answer was one raises a `ValueError` that says so.
@@ -29,15 +31,16 @@ from typing import Any
 __all__ = ["StreamAnswer", "aiohttp_streams", "is_token_event", "chat_body", "NOT_A_STREAM"]
 
 NOT_A_STREAM = "not an event stream"
+LEFT_BEFORE_ANSWER = "left before the answer began"
 
 
 @dataclass(frozen=True)
 class StreamAnswer:
-    status: int
+    status: int | None
     first_byte: float | None = None
     token_times: tuple[float, ...] = ()
     left: bool = False  # the client left on purpose (``leave_after``)
-    error: str | None = None  # "stalled", or NOT_A_STREAM plus the content type
+    error: str | None = None  # "stalled", LEFT_BEFORE_ANSWER, or NOT_A_STREAM plus the content type
 
 
 StreamSend = Callable[[str], Awaitable[StreamAnswer]]
@@ -93,7 +96,16 @@ async def aiohttp_streams(
         async def send(url: str) -> StreamAnswer:
             started = time.perf_counter()
             request = session.post(url, json=body) if body is not None else session.get(url)
-            async with request as response:
+            # A client that leaves after some seconds leaves even if the answer has not begun (a gateway
+            # that buffers sends its headers only with the whole answer).
+            try:
+                async with asyncio.timeout(leave_after if isinstance(leave_after, float) else None) as before_answer:
+                    response = await request
+            except TimeoutError:
+                if not before_answer.expired():
+                    raise
+                return StreamAnswer(None, left=True, error=LEFT_BEFORE_ANSWER)
+            async with response:
                 kind = response.headers.get("Content-Type", "")
                 if response.status >= 400:  # a refusal (503, 429...) is counted by its status
                     await response.read()
