@@ -43,6 +43,7 @@ if CHROMIUM is None:
 pytestmark = pytest.mark.notebook
 SHOTS = ROOT / "build" / "browser"
 LESSON, LAB = "notebooks/00_start_here.ipynb", "lab01_wsgi_to_asgi.ipynb"
+STREAMING = "notebooks/12_streaming_gateway.ipynb"  # its first section: streams measured, a timeline drawn
 RUN_TIMEOUT_S = 150
 
 
@@ -125,6 +126,18 @@ def test_lesson_00_runs_clean_and_plots(notebook: Any) -> None:
     shoot(notebook, "00_start_here", plotted[0] if plotted else None)
     assert plotted, "00_start_here: no cell rendered a plot (an img inside .jp-RenderedImage)"
     assert notebook.locator(".jp-RenderedImage img").first.is_visible()
+
+
+@pytest.mark.parametrize("notebook", [STREAMING], indirect=True)
+def test_lesson_12_streams_through_the_gateway_and_draws_its_timeline(notebook: Any) -> None:
+    cells = cells_of(notebook)
+    claims = next(i for i, cell in enumerate(cells) if cell["type"] == "code" and "expect(" in cell["source"])
+    cells = run_through(notebook, claims, RUN_TIMEOUT_S)
+    assert_clean(notebook, "12_streaming_gateway", cells[: claims + 1])
+    plotted = [index for index, cell in enumerate(cells) if cell["images"]]
+    shoot(notebook, "12_streaming_gateway", plotted[0] if plotted else None)
+    assert plotted, "12_streaming_gateway: section 1 rendered no plot (an img inside .jp-RenderedImage)"
+    assert "✓" in cells[claims]["text"], "12_streaming_gateway: section 1's claims showed no ✓ line"
 
 
 @pytest.mark.parametrize("notebook", [f"solutions/{LAB}"], indirect=True)

@@ -406,3 +406,12 @@ def test_json_in_a_container_limited_to_one_cpu_and_1_gib_says_so():
         "1 core(s)" in report["summary"]["line"]
         and "limited container (CPU 1, memory 1.0 GiB)" in report["summary"]["line"]
     )
+
+
+def test_the_memory_threshold_is_the_hubs_measured_peak():
+    import tomllib
+
+    from asgilab.doctor import MEMORY_NEEDED_MIB
+
+    measured = tomllib.loads((ROOT / "hub" / "figures.toml").read_text())["measured"]
+    assert measured["lesson_peak_resident_mib"] + measured["jupyter_server_mib"] == MEMORY_NEEDED_MIB

@@ -162,3 +162,7 @@ def test_check_image_passes_here():
 def test_the_hub_scripts_pass_ruff(command: list[str]):
     result = subprocess.run([sys.executable, "-m", "ruff", *command, "hub"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_guide_states_the_hub_figures():
+    assert not missing_figures((ROOT / "INSTRUCTORS.md").read_text())
