@@ -1,0 +1,156 @@
+"""Lab 12, steps 3 and 4: the gateway's guards, capacity and a first-token deadline (`asgilab.checks.lab12`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from asgilab.checks import AppDir, Criterion, logged, ms, served
+from asgilab.checks.lab12_reader import SETTLE_S, Stream, model, settle, with_streams
+from asgilab.checks.lab12_text import LOOK, TITLES
+from asgilab.llm import CHAT_PATH
+from asgilab.streams import chat_body
+
+__all__ = ["Capacity", "Deadline", "measure_step3", "judge_step3", "measure_step4", "judge_step4"]
+
+SLOTS, BURST, BURST_TOKENS, GAP_S, REFUSE_S = 4, 10, 20, 0.025, 0.15  # step 3: 10 streams 25 ms apart, 4 model slots
+FIRST_TOKEN_S, ANSWER_S, FIRST_TOKENS, LATE_TOKENS = 0.3, 0.55, 30, 5  # step 4: 504 within 300 ms (550 ms accepted)
+REFUSED = (503, 429)
+WHAT = {
+    "queue": f"the model never queues: at most {SLOTS} sequences running, none waiting",
+    "served": f"{SLOTS} of the {BURST} streams are served in full",
+    "refused": f"the other {BURST - SLOTS} are refused with 503 (or 429)",
+    "retry": "each refusal says when to come back (a Retry-After header)",
+    "fast": f"refusals are fast: the slowest within {ms(REFUSE_S)}",
+    "back": f"a stream gives its place back when it ends and when its client leaves: {SLOTS} new streams let in after each",
+    "first": f"a stream whose first token comes in time is served in full ({FIRST_TOKENS} tokens, about 0.7 s)",
+    "504": "the 2 streams with no first token within 300 ms are answered 504 Gateway Timeout",
+    "in time": f"... within 300 ms of the request (accepted up to {ms(ANSWER_S)})",
+    "stopped": "the model cancels their 2 sequences (it started only the first)",
+}
+
+
+@dataclass
+class Capacity:  # step 3: a burst of 10, then 4 streams whose clients leave, then 4 more
+    burst: list[Stream]
+    stats: dict[str, Any]  # the model's, after the burst
+    leaving: list[Stream]
+    later: list[Stream]
+    logs: str
+
+
+def measure_step3(app: str, app_dir: AppDir = None) -> Capacity:
+    """10 streams of 20 tokens (about 0.5 s each), 25 ms apart, to a model of 4 slots; then 4 that leave after 2 tokens; then 4 of 5 tokens."""
+    with model(SLOTS) as llm:
+        with served(TITLES[3], app, app_dir, env={"MODEL_URL": llm.url}, step=3) as gateway:
+            url = gateway.url + CHAT_PATH
+            burst = with_streams(url, [chat_body(BURST_TOKENS)] * BURST, gap_s=GAP_S)
+            stats = llm.stats()
+            leaving = with_streams(url, [chat_body(30)] * SLOTS, leave_after=2)
+            settle(llm, SETTLE_S)
+            later = with_streams(url, [chat_body(5)] * SLOTS)
+    return Capacity(burst, stats, leaving, later, gateway.logs())
+
+
+def _refusals(m: Capacity, admitted: int) -> list[Criterion]:
+    refused = [s for s in m.burst if s.status in REFUSED]
+    others = sorted(f"{s.status or s.error}" for s in m.burst if s.status not in (*REFUSED, 200))
+    advice = LOOK["other" if others else "none refused"].format(others=others, slots=SLOTS)
+    missing = sum(s.retry_after is None for s in refused)
+    slowest = max((s.headers_s for s in refused), default=float("nan"))
+    seen = f"{len(refused)} refused" + (f"; the others answered {others}" if others else "")
+    retry = LOOK["retry-after"].format(missing=missing, refused=len(refused)) if refused else LOOK["no refusal"]
+    fast = LOOK["slow refusal"].format(slowest=ms(slowest)) if refused else LOOK["no refusal"]
+    with_retry = f"{len(refused) - missing} of {len(refused)} with Retry-After" if refused else "none refused"
+    return [
+        Criterion(bool(refused) and not others and len(refused) == BURST - admitted, WHAT["refused"], logged(seen, m.logs), advice),
+        Criterion(bool(refused) and not missing, WHAT["retry"], with_retry, retry),
+        Criterion(bool(refused) and slowest <= REFUSE_S, WHAT["fast"], f"slowest refusal {ms(slowest)}" if refused else "none refused", fast),
+    ]  # fmt: skip
+
+
+def _queued(m: Capacity, admitted: int) -> str:
+    return LOOK["queued"].format(waiting=m.stats["max_waiting"], slots=SLOTS, admitted=admitted)
+
+
+def _back(m: Capacity) -> Criterion:
+    let_in = sum(s.status == 200 and s.left for s in m.leaving)
+    after = sum(s.whole(5) for s in m.later)
+    what = "the streams ended" if let_in < SLOTS else "their clients left"
+    advice = LOOK["kept"].format(what=what, admitted=let_in if let_in < SLOTS else after)
+    seen = f"after the burst ended: {let_in} of {SLOTS} let in; after their clients left: {after} of {SLOTS} served"
+    return Criterion(let_in == SLOTS and after == SLOTS, WHAT["back"], seen, advice)
+
+
+def judge_step3(m: Capacity) -> list[Criterion]:
+    """The model never queues; 4 served in full; 6 refused with 503 and Retry-After, fast; places come back."""
+    admitted = sum(s.status == 200 for s in m.burst)
+    served_n = sum(s.whole(BURST_TOKENS) for s in m.burst)
+    running, waiting = m.stats["max_running"], m.stats["max_waiting"]
+    ran = f"max_running {running}, max_waiting {waiting}"
+    look = _queued(m, admitted) if running else LOOK["ran nothing"]
+    queue = Criterion(0 < running <= SLOTS and waiting == 0, WHAT["queue"], ran, look)
+    strict = LOOK["too strict"].format(served=served_n, slots=SLOTS)
+    served_ok = Criterion(served_n >= SLOTS, WHAT["served"], logged(f"{served_n} served in full", m.logs), strict)
+    return [queue, served_ok, *_refusals(m, admitted), _back(m)]  # fmt: skip
+
+
+@dataclass
+class Deadline:  # step 4: one stream that starts in time, two that queue in the model behind it
+    first: Stream
+    late: list[Stream]
+    stats: dict[str, Any]
+    waited: float
+    logs: str
+
+
+def measure_step4(app: str, app_dir: AppDir = None) -> Deadline:
+    """A model that runs one sequence at a time: a stream of 30 tokens; once its first token came, 2 more (queued)."""
+    with model(1, max_queue=10) as llm:
+        with served(TITLES[4], app, app_dir, env={"MODEL_URL": llm.url}, step=4) as gateway:
+            bodies = [chat_body(FIRST_TOKENS), chat_body(LATE_TOKENS), chat_body(LATE_TOKENS)]
+            first, *late = with_streams(gateway.url + CHAT_PATH, bodies, after_first_token=1)
+            stats, waited = settle(llm, 1.5)
+    return Deadline(first, late, stats, waited, gateway.logs())
+
+
+def _first(f: Stream, logs: str) -> Criterion:
+    seen = f"status {f.status}, {len(f.tokens)} of {FIRST_TOKENS} tokens, first at {ms(f.ttft)}, ended at {ms(f.end_s)}"
+    if f.status == 200 and f.tokens:
+        advice = LOOK["cut"].format(ttft=ms(f.ttft), got=len(f.tokens), asked=FIRST_TOKENS, end=ms(f.end_s))
+    elif f.status in (503, 504):
+        advice = LOOK["too eager"].format(status=f.status)
+    else:
+        advice = "the stream failed: the server's output names the exception."
+    return Criterion(
+        f.whole(FIRST_TOKENS), WHAT["first"], logged(seen + (f", {f.error}" if f.error else ""), logs), advice
+    )
+
+
+def judge_step4(m: Deadline) -> list[Criterion]:
+    """The first stream in full; the 2 queued ones 504 within 550 ms; the model cancels them."""
+    statuses = [s.status or s.error for s in m.late]
+    all_504 = bool(m.late) and all(s.status == 504 for s in m.late)
+    slowest = max((s.headers_s for s in m.late), default=float("nan"))
+    early = next((s for s in m.late if s.status == 200), None)
+    if early is not None:
+        key = "headers early" if early.headers_s < FIRST_TOKEN_S else "no deadline"
+        came = "none came at all" if early.ttft != early.ttft else f"the first came at {ms(early.ttft)}"  # NaN: none
+        advice = LOOK[key].format(status=early.status, headers=ms(early.headers_s), ttft=came)
+    else:
+        advice = LOOK["504"].format(statuses=statuses)
+    s = m.stats
+    kept = max(s["started"] - 1, 0)
+    stopped = s["started"] == 1 and s["cancelled"] >= len(m.late) and s["running"] == s["waiting"] == 0
+    counts = f"started {s['started']}, cancelled {s['cancelled']}, {s['tokens_generated']} tokens generated"
+    model_kept = LOOK["model kept"].format(
+        started=kept, late=len(m.late), tokens=max(s["tokens_generated"] - FIRST_TOKENS, 0)
+    )
+    late = LOOK["late 504"].format(slowest=ms(slowest)) if all_504 else LOOK["no refusal"].replace("refusal", "504")
+    timed = f"the slowest after {ms(slowest)}" if all_504 else "not all answered 504"
+    return [
+        _first(m.first, m.logs),
+        Criterion(all_504, WHAT["504"], f"answered {statuses}", advice),
+        Criterion(all_504 and slowest <= ANSWER_S, WHAT["in time"], timed, late),
+        Criterion(stopped, WHAT["stopped"], counts, LOOK["never reached"] if not s["started"] else model_kept if all_504 else LOOK["not cut"]),
+    ]  # fmt: skip
