@@ -44,6 +44,7 @@ pytestmark = pytest.mark.notebook
 SHOTS = ROOT / "build" / "browser"
 LESSON, LAB = "notebooks/00_start_here.ipynb", "lab01_wsgi_to_asgi.ipynb"
 STREAMING = "notebooks/12_streaming_gateway.ipynb"  # its first section: streams measured, a timeline drawn
+STREAMING_LAB = "lab12_streaming_gateway.ipynb"  # its starter, buffered: the first check fails
 RUN_TIMEOUT_S = 150
 
 
@@ -155,15 +156,16 @@ def test_lab_solution_passes_every_check(notebook: Any) -> None:
     shoot(notebook, "lab01_solution", checks[-1])
 
 
-@pytest.mark.parametrize("notebook", [f"labs/{LAB}"], indirect=True)
-def test_lab_starter_fails_its_first_check(notebook: Any) -> None:
+@pytest.mark.parametrize("notebook", [f"labs/{LAB}", f"labs/{STREAMING_LAB}"], indirect=True)
+def test_lab_starter_fails_its_first_check(notebook: Any, request: pytest.FixtureRequest) -> None:
+    name = Path(request.node.callspec.params["notebook"]).stem[:5] + "_starter"
     first = next(index for index, cell in enumerate(cells_of(notebook)) if is_check(cell))
     cells = run_through(notebook, first, RUN_TIMEOUT_S)
-    assert_clean(notebook, "lab01_starter", cells[:first])
+    assert_clean(notebook, name, cells[:first])
     check = cells[first]
     if not (check["errors"] and any("[FAIL]" in text and ": not yet" in text for text in check["stderr"])):
-        fail(notebook, "lab01_starter", first, check, "did not render a failed verdict")
+        fail(notebook, name, first, check, "did not render a failed verdict")
     failed = cell_locator(notebook, first).locator(STDERR_OUTPUT, has_text="[FAIL]")
     failed.scroll_into_view_if_needed()
-    assert failed.is_visible(), f"lab01_starter: cell {first}'s failed verdict is not visible"
-    shoot(notebook, "lab01_starter", first)
+    assert failed.is_visible(), f"{name}: cell {first}'s failed verdict is not visible"
+    shoot(notebook, name, first)
