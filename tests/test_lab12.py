@@ -71,7 +71,7 @@ def test_judge_step1_a_buffered_gateway_sends_the_answer_in_one_piece() -> None:
     criteria = lab12.judge_step1(streamed(streams(16, 0.45, 0.0001)))
     assert failed(criteria) == [lab12.WHAT["ttft"]]
     says = advice(criteria, lab12.WHAT["ttft"])
-    assert "came 450 ms after they asked" in says and "whole answer (400 ms)" in says and "aread()" in says
+    assert "came 450 ms after they asked" in says and "takes the model (400 ms)" in says and "aread()" in says
     no_fix_given(criteria)
 
 
@@ -93,6 +93,16 @@ def test_judge_step1_lines_passed_on_without_their_newline() -> None:
     assert lab12.WHAT["order"] in failed(criteria)
     says = advice(criteria, lab12.WHAT["order"])
     assert "0 token events" in says and "no [DONE]" in says and "a blank line ends it" in says
+    assert "did not arrive as events" in advice(criteria, lab12.WHAT["ttft"])  # not "waits for the whole answer"
+    no_fix_given(criteria)
+
+
+def test_judge_step1_answers_that_are_not_an_event_stream() -> None:
+    """`StreamingResponse(events())` with no media type: load() cannot read it as a stream (recorded live)."""
+    criteria = lab12.judge_step1(Streamed(MODEL_RUN, None, [], 0, "", not_a_stream="no content type"))
+    assert failed(criteria) == [lab12.WHAT["event stream"]]
+    says = advice(criteria, lab12.WHAT["event stream"])
+    assert "answered no content type, not text/event-stream" in says and "media type" in says
     no_fix_given(criteria)
 
 
@@ -175,7 +185,7 @@ def test_judge_step3_a_guard_released_before_the_stream_ends() -> None:
     says = advice(criteria, what("queue"))
     assert "queued up to 6 sequences behind its 4 slots" in says and "let 10 of the 10 streams in" in says
     assert "returns its StreamingResponse before the first event is sent" in says
-    assert "see the first line" in advice(criteria, what("refused"))
+    assert "the others waited for a place" in advice(criteria, what("refused"))
     assert "max_running 4, max_waiting 6" in criteria[0].measured
     no_fix_given(criteria)
 
@@ -451,7 +461,7 @@ def variant(solution: Path, folder: Path, **modules: str) -> Path:
 @pytest.mark.parametrize(
     ("step", "app", "says"),
     [
-        (1, GATEWAY, ("no sooner than the model takes for a whole answer", "16 TCP connections for 16 streams")),
+        (1, GATEWAY, ("as late as a whole answer takes the model", "16 TCP connections for 16 streams")),
         (2, GATEWAY, ("arrives in one piece", "for nobody")),
         (3, CAPACITY, ("the model queued up to", "max_waiting")),
         (4, DEADLINE, ("NotImplementedError", "[FAIL] a stream whose first token comes in time")),
@@ -471,6 +481,13 @@ def test_steps_1_and_2_pass_the_openai_sdk_created_once(solution: Path, tmp_path
     folder = variant(solution, tmp_path, lab12_gateway=SDK_GATEWAY)
     print(check_passes(lab12.step1, GATEWAY, folder))
     print(check_passes(lab12.step2, GATEWAY, folder))
+
+
+def test_step1_a_stream_with_no_media_type_fails_with_feedback_not_a_traceback(solution: Path, tmp_path: Path) -> None:
+    untyped = (solution / "lab12_gateway.py").read_text().replace(', media_type="text/event-stream"', "")
+    assert untyped != (solution / "lab12_gateway.py").read_text()
+    folder = variant(solution, tmp_path, lab12_gateway=untyped)
+    check_fails(lab12.step1, GATEWAY, folder, "not text/event-stream", "media type", failed_only=True)
 
 
 def test_step2_fails_a_task_that_reads_the_model_apart_from_the_response(solution: Path, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ WHAT = {
     "ttft": f"the first token comes about as soon as from the model itself (TTFT p50 within its own"
     f" + max({ms(MARGIN_S)}, {MARGIN_SHARE:.0%}))",
     "order": f"the tokens arrive whole and in order (t0 to t{TOKENS - 1}, then [DONE])",
+    "event stream": "the gateway answers text/event-stream, a stream of server-sent events",
     "pool": f"the model sees at most {AT_ONCE} connections for {STREAMS} streams, {AT_ONCE} at a time (one shared client)",
     "left": f"{LEAVERS} clients each read {LEAVE_AFTER} tokens of {LONG}, then leave",
     "cancelled": f"the model cancels each of their sequences within {SETTLE_S:g} s",
@@ -44,10 +45,11 @@ hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.sol
 @dataclass
 class Streamed:  # step 1: the model alone, then through the gateway
     model: Run
-    gateway: Run
+    gateway: Run | None  # None when no answer came as text/event-stream
     probe: list[Stream]
     opened: int
     logs: str
+    not_a_stream: str = ""  # what the gateway's answers declared instead
 
 
 def measure_step1(app: str, app_dir: AppDir = None) -> Streamed:
@@ -59,7 +61,11 @@ def measure_step1(app: str, app_dir: AppDir = None) -> Streamed:
             alone = load_sync(llm.chat_url, AT_ONCE, AT_ONCE, label="the model itself", **options)
             probe = with_streams(gateway.url + CHAT_PATH, [chat_body(TOKENS)] * 2)  # also warms the gateway up
             llm.reset()
-            through = load_sync(gateway.url + CHAT_PATH, STREAMS, AT_ONCE, label="through your gateway", **options)
+            try:
+                through = load_sync(gateway.url + CHAT_PATH, STREAMS, AT_ONCE, label="through your gateway", **options)
+            except ValueError as exc:  # every answer declared another type than text/event-stream
+                kind = str(exc).partition(" answered ")[2].partition(", not text/event-stream")[0]
+                return Streamed(alone, None, probe, 0, gateway.logs(), not_a_stream=kind or str(exc))
             opened = llm.stats()["connections_opened"]
     return Streamed(alone, through, probe, opened, gateway.logs())
 
@@ -76,6 +82,15 @@ def _seen(probe: list[Stream]) -> str:
 
 def judge_step1(m: Streamed) -> list[Criterion]:
     """Every stream answered; TTFT p50 near the model's own; tokens whole and in order; one pool."""
+    if m.gateway is None:
+        return [
+            Criterion(
+                False,
+                WHAT["event stream"],
+                f"answered {m.not_a_stream}",
+                LOOK["not a stream"].format(kind=m.not_a_stream),
+            )
+        ]
     alone, through = m.model.ttft_p50_s, m.gateway.ttft_p50_s
     limit = alone + max(MARGIN_S, MARGIN_SHARE * alone)
     itl = m.gateway.itl_p50_s
@@ -87,6 +102,7 @@ def judge_step1(m: Streamed) -> list[Criterion]:
     pool = {"opened": m.opened, "n": STREAMS, "at_once": AT_ONCE}
     look = LOOK["per request" if m.opened >= STREAMS else "connections"].format(**pool)
     slow = LOOK["buffered" if buffered else "slow first token"].format(**figures)
+    slow = slow if whole else LOOK["unreadable"].format(**figures)  # events that do not parse are read only at the end
     answered = m.gateway.ok > 0
     return [
         all_answered(m.gateway, f"{STREAMS} streams, {AT_ONCE} at a time, each answered", logs=m.logs),
@@ -132,7 +148,7 @@ def judge_step2(m: Leaving) -> list[Criterion]:
     spent = f"{s['tokens_generated']} generated, {run.tokens} read: {nobody} for nobody"
     spent += f" (the model's own count after its client left: {s['tokens_after_client_left']})"
     return [
-        Criterion(run.left == LEAVERS, WHAT["left"], logged(left, m.logs), "the streams failed: the server's output names the exception."),
+        Criterion(run.left == LEAVERS, WHAT["left"], left if run.left == LEAVERS else logged(left, m.logs), "the streams failed: the server's output names the exception."),
         Criterion(stopped, WHAT["cancelled"], counts, never),
         Criterion(run.left > 0 and each <= NOBODY_EACH, WHAT["nobody"], spent, LOOK["nobody"].format(nobody=nobody, each=each) if run.left else LOOK["none"]),
     ]  # fmt: skip

@@ -18,7 +18,7 @@ FIRST_TOKEN_S, ANSWER_S, FIRST_TOKENS, LATE_TOKENS = 0.3, 0.55, 30, 5  # step 4:
 REFUSED = (503, 429)
 WHAT = {
     "queue": f"the model never queues: at most {SLOTS} sequences running, none waiting",
-    "served": f"{SLOTS} of the {BURST} streams are served in full",
+    "served": f"at least {SLOTS} of the {BURST} streams are served in full",
     "refused": f"the other {BURST - SLOTS} are refused with 503 (or 429)",
     "retry": "each refusal says when to come back (a Retry-After header)",
     "fast": f"refusals are fast: the slowest within {ms(REFUSE_S)}",
@@ -59,11 +59,12 @@ def _refusals(m: Capacity, admitted: int) -> list[Criterion]:
     missing = sum(s.retry_after is None for s in refused)
     slowest = max((s.headers_s for s in refused), default=float("nan"))
     seen = f"{len(refused)} refused" + (f"; the others answered {others}" if others else "")
+    refused_ok = bool(refused) and not others and len(refused) == BURST - admitted
     retry = LOOK["retry-after"].format(missing=missing, refused=len(refused)) if refused else LOOK["no refusal"]
     fast = LOOK["slow refusal"].format(slowest=ms(slowest)) if refused else LOOK["no refusal"]
     with_retry = f"{len(refused) - missing} of {len(refused)} with Retry-After" if refused else "none refused"
     return [
-        Criterion(bool(refused) and not others and len(refused) == BURST - admitted, WHAT["refused"], logged(seen, m.logs), advice),
+        Criterion(refused_ok, WHAT["refused"], seen if refused_ok else logged(seen, m.logs), advice),
         Criterion(bool(refused) and not missing, WHAT["retry"], with_retry, retry),
         Criterion(bool(refused) and slowest <= REFUSE_S, WHAT["fast"], f"slowest refusal {ms(slowest)}" if refused else "none refused", fast),
     ]  # fmt: skip
@@ -91,7 +92,10 @@ def judge_step3(m: Capacity) -> list[Criterion]:
     look = _queued(m, admitted) if running else LOOK["ran nothing"]
     queue = Criterion(0 < running <= SLOTS and waiting == 0, WHAT["queue"], ran, look)
     strict = LOOK["too strict"].format(served=served_n, slots=SLOTS)
-    served_ok = Criterion(served_n >= SLOTS, WHAT["served"], logged(f"{served_n} served in full", m.logs), strict)
+    served = f"{served_n} served in full"
+    served_ok = Criterion(
+        served_n >= SLOTS, WHAT["served"], served if served_n >= SLOTS else logged(served, m.logs), strict
+    )
     return [queue, served_ok, *_refusals(m, admitted), _back(m)]  # fmt: skip
 
 
@@ -123,7 +127,10 @@ def _first(f: Stream, logs: str) -> Criterion:
     else:
         advice = "the stream failed: the server's output names the exception."
     return Criterion(
-        f.whole(FIRST_TOKENS), WHAT["first"], logged(seen + (f", {f.error}" if f.error else ""), logs), advice
+        f.whole(FIRST_TOKENS),
+        WHAT["first"],
+        seen if f.whole(FIRST_TOKENS) else logged(seen + (f", {f.error}" if f.error else ""), logs),
+        advice,
     )
 
 

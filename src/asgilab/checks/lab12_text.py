@@ -17,8 +17,8 @@ LADDER = {
         "A StreamingResponse over an async generator that reads the model with `client.stream(\"POST\", ...)` and yields each line of `aiter_lines()` as it comes (with the newline it drops); the client opened once, in a `lifespan` (lesson 04), read back as `request.state.client`.",
         "async def events():\n    async with client.stream(\"POST\", CHAT_URL, json=body) as upstream:\n        async for line in upstream.aiter_lines():\n            yield line + \"\\n\"\n\nreturn StreamingResponse(events(), media_type=\"text/event-stream\")"),
     2: ("Measure what the model does, not what your clients see: the model counts the tokens it generated; your clients count the tokens they read. The difference went to nobody.",
-        "`await load(url, requests=6, concurrency=6, stream=True, body=chat_body(max_tokens=100), leave_after=3)` leaves each stream after 3 tokens; `model.stats()` gives tokens_generated, cancelled and running; `run.tokens` what your clients read. Read the stats once `running` is 0 (poll it, bounded).",
-        "run = await load(gateway.url + CHAT_PATH, requests=6, concurrency=6, stream=True,\n                 body=chat_body(max_tokens=100), leave_after=3)\nfor _ in range(25):  # up to 0.5 s\n    counts = model.stats()\n    if counts[\"running\"] == 0:\n        break\n    await asyncio.sleep(0.02)\nnobody = counts[\"tokens_generated\"] - run.tokens"),
+        "`await load(url, requests=6, concurrency=6, stream=True, body=chat_body(max_tokens=60), leave_after=3)` leaves each stream after 3 tokens; `model.stats()` gives tokens_generated, cancelled and running; `run.tokens` what your clients read. Read the stats once `running` is 0 (poll it, bounded).",
+        "run = await load(gateway.url + CHAT_PATH, requests=6, concurrency=6, stream=True,\n                 body=chat_body(max_tokens=60), leave_after=3)\nfor _ in range(25):  # up to 0.5 s\n    counts = model.stats()\n    if counts[\"running\"] == 0:\n        break\n    await asyncio.sleep(0.02)\nnobody = counts[\"tokens_generated\"] - run.tokens"),
     3: ("Look at how long one stream lasts: from the request until its last byte, long after your route has returned its StreamingResponse. Whatever counts the streams in progress must count them for all of that time, and also let go when a client leaves.",
         "An ASGI app around the gateway (lesson 01's `async def __call__(self, scope, receive, send)`): `await self.app(scope, receive, send)` returns once the response has sent its last byte, or its client left. A counter checked before it and decremented in `finally`; a full gateway sends `JSONResponse(..., 503, headers={\"Retry-After\": \"1\"})` with `await response(scope, receive, send)`. Let the lifespan scope through.",
         "if scope[\"type\"] != \"http\":\n    return await self.app(scope, receive, send)\nif self.active >= self.limit:\n    return await JSONResponse({...}, 503, headers={\"Retry-After\": \"1\"})(scope, receive, send)\nself.active += 1\ntry:\n    await self.app(scope, receive, send)\nfinally:\n    self.active -= 1"),
@@ -30,8 +30,8 @@ LADDER = {
 
 LOOK = {
     "none": "no stream got through the gateway: see the first line.",
-    "buffered": "your clients' first token came {ttft} after they asked, no sooner than the model takes for a whole"
-    " answer ({whole}): the gateway waits for the model's whole answer, then sends it in one piece. Look at where"
+    "buffered": "your clients' first token came {ttft} after they asked, as late as a whole answer takes the model"
+    " ({whole}): the gateway waits for the model's whole answer, then sends it in one piece. Look at where"
     " your gateway reads the model's answer: all of it (a list it fills, `.content`, `aread()`) before the first byte goes out?",
     "slow first token": "your first tokens came {extra} later than the model's own, though the tokens after them flowed as"
     " the model sent them: the time goes before the first event. Look at what your gateway does for each request before"
@@ -54,7 +54,14 @@ LOOK = {
     " route returns its StreamingResponse before the first event is sent, and the stream ends long after.",
     "too strict": "only {served} streams were served while the model has {slots} slots: look at how many streams your"
     " gateway lets in at once.",
-    "none refused": "nothing was refused, yet the model can run only {slots} of these 10 streams: see the first line.",
+    "none refused": "nothing was refused, yet the model can run only {slots} of these 10 streams at once: the others"
+    " waited for a place, in the model's queue or in your gateway. Look at what your gateway does with a stream that"
+    " finds no place free.",
+    "not a stream": "your gateway answered {kind}, not text/event-stream: a client (the openai SDK, a browser's"
+    " EventSource, the check) reads a stream only when the response says it is one. Look at the media type your"
+    " response declares.",
+    "unreadable": "your clients could read their first token only {ttft} after they asked: the events did not arrive"
+    " as events (see the next line), so nothing could be read before the stream ended.",
     "no refusal": "no refusal to look at: see the line above.",
     "other": "refusals must be 503 Service Unavailable (or 429 Too Many Requests); the gateway also answered {others}:"
     " its output names any exception.",
