@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from conftest import NOTEBOOKS, ROOT, SOLUTIONS, wait_for_no_servers
@@ -70,6 +72,28 @@ def path_without(tools: tuple[str, ...], shadow: Path) -> str:
     return os.pathsep.join(folders)
 
 
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+# The kernel of the notebook that runs next, started while the current one runs its setup cell: a
+# kernel takes about 0.7 s to start, for each of some 30 notebook runs. Never for the cross-checking
+# lessons (their first run needs a PATH of its own); any left unused are shut down at the end.
+PRESTARTED: dict[Path, KernelManager] = {}
+
+
+def _prestart_after(path: Path) -> None:
+    later = COURSE[COURSE.index(path) + 1 :]
+    if later and later[0].name not in CROSS_CHECKING and later[0] not in PRESTARTED:
+        manager = KernelManager(kernel_name="python3")
+        manager.start_kernel(cwd=str(later[0].parent), extra_arguments=KERNEL_ARGS)
+        PRESTARTED[later[0]] = manager
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shut_down_unused_kernels() -> Iterator[None]:
+    yield
+    while PRESTARTED:
+        PRESTARTED.popitem()[1].shutdown_kernel(now=True)
+
+
 def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list[float]:
     """Run every cell ``times`` times in one kernel and keep the executed copy under ``build/executed``.
     With ``hidden_path``, the first run sees that PATH; then the real one is restored and the cells from
@@ -77,15 +101,17 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
+        km=None if hidden_path else PRESTARTED.pop(path, None),
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        extra_arguments=["--HistoryManager.enabled=False"],
+        extra_arguments=KERNEL_ARGS,
     )
     env = dict(os.environ, PATH=hidden_path) if hidden_path else None
     starts = [0] * times if not hidden_path or times > 1 else [0, first_cross_check(notebook)]
     seconds = []
-    with client.setup_kernel(**({"env": env} if env else {})):
+    with client.setup_kernel(cleanup_kc=True, **({"env": env} if env else {})):
+        _prestart_after(path)
         for run, first in enumerate(starts):
             start = time.perf_counter()
             if run and hidden_path:
