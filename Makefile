@@ -7,7 +7,7 @@ SETTINGS := $(VENV)/share/jupyter/lab/settings
 # Jupyter refuses to start as root unless told; many containers and course VMs run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install labs site benchmark doctor clean
+.PHONY: lab test install labs translations site benchmark doctor clean
 
 $(STAMP): pyproject.toml src/asgilab/jupyter-settings/overrides.json
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: '$(PYTHON)' was not found. Install Python 3.11 or newer, then run make again (or PYTHON=/path/to/python3.11 make ...)."; exit 1; }
@@ -41,6 +41,13 @@ site: $(STAMP)
 labs: $(STAMP)
 	$(BIN)/python scripts/make_labs.py
 
+# The zh-TW edition (zh-TW/) from the English and the catalogs in i18n/: update the catalogs (changed
+# English turns fuzzy), write the edition and the kit's compiled catalog, then say what is not yet done.
+translations: $(STAMP)
+	$(BIN)/python scripts/translate.py extract
+	$(BIN)/python scripts/translate.py build
+	$(BIN)/python scripts/translate.py check
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/streams.py
@@ -49,4 +56,4 @@ doctor: $(STAMP)
 	$(BIN)/python -m asgilab doctor
 
 clean:
-	rm -rf $(VENV) build .pytest_cache notebooks/apps/*.py labs/*_app.py solutions/*_app.py
+	rm -rf $(VENV) build .pytest_cache notebooks/apps/*.py labs/*_app.py solutions/*_app.py zh-TW/notebooks/apps/*.py zh-TW/labs/*_app.py zh-TW/solutions/*_app.py

@@ -30,6 +30,9 @@ SESSION_MARK = "ASGILAB_TEST_SESSION"
 os.environ[SESSION_MARK] = uuid.uuid4().hex
 # A lesson's claim that fails raises here (and in the kernels the tests start), with its figures.
 os.environ["ASGILAB_STRICT"] = "1"
+# The tests read the kit's English (asgilab.i18n): a zh_TW locale or ASGILAB_LANG must not translate it.
+# A test of the zh-TW edition sets the language itself (tests/test_translations.py).
+os.environ["ASGILAB_LANG"] = "en"
 
 
 def server_processes() -> list[psutil.Process]:

@@ -15,14 +15,16 @@ import os
 import sys
 from typing import Any
 
+from asgilab.i18n import N_, _, _f
+
 __all__ = ["ClaimFailed", "Held", "STRICT_ENV", "expect", "strict"]
 
 STRICT_ENV = "ASGILAB_STRICT"
-LIKELY_CAUSES = (
+LIKELY_CAUSES = N_(
     "other programs kept this machine's cores busy during the measurement (a browser tab, a build,"
     " another notebook), or it has fewer cores than the lesson assumes (2)"
 )
-WHAT_TO_DO = (
+WHAT_TO_DO = N_(
     "re-run this cell once; if the claim fails again, close other programs and run"
     " `python -m asgilab doctor`. The notebook goes on either way: the figures above are this run's."
 )
@@ -64,7 +66,7 @@ def expect(condition: object, claim: str, *, measured: Any = None, hint: str | N
     if condition:
         print(f"✓ {claim}" + (f" — {figures}" if figures else ""))
         return Held(True)
-    box = _Failed(claim, figures, hint or LIKELY_CAUSES)
+    box = _Failed(claim, figures, hint or _(LIKELY_CAUSES))
     if strict():
         raise ClaimFailed(str(box))
     _display(box)
@@ -84,14 +86,14 @@ class _Failed:
         self.claim, self.figures, self.causes = claim, figures, causes
 
     def _rows(self) -> list[tuple[str, str]]:
-        rows = [("expected", self.claim)]
+        rows = [(_("expected"), self.claim)]
         if self.figures:
-            rows.append(("measured", self.figures))
-        return [*rows, ("likely cause", self.causes), ("what to do", WHAT_TO_DO)]
+            rows.append((_("measured"), self.figures))
+        return [*rows, (_("likely cause"), self.causes), (_("what to do"), _(WHAT_TO_DO))]
 
     def __str__(self) -> str:
-        lines = ["✗ NOT AS EXPECTED"] + [f"  {name}: {text}" for name, text in self._rows()]
-        return "\n".join(lines)
+        rows = ["  " + _f("{name}: {text}", name=name, text=text) for name, text in self._rows()]  # a label, its text
+        return "\n".join(["✗ " + _("NOT AS EXPECTED"), *rows])
 
     __repr__ = __str__  # a text front end (a terminal IPython) shows this
 
@@ -103,7 +105,7 @@ class _Failed:
         )
         return (
             "<div class='asgilab-claim-failed' style='border:2px solid #d9822b;background:#fff6ec;"
-            "padding:0.5em 1em;margin:0.3em 0'><b>✗ Not as expected</b>"
+            "padding:0.5em 1em;margin:0.3em 0'><b>✗ " + html.escape(_("Not as expected")) + "</b>"
             f"<table style='margin:0'>{rows}</table></div>"
         )
 

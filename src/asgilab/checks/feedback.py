@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgilab.i18n import _, _f
 from asgilab.server import Server, ServerError
 
 __all__ = [
@@ -35,8 +36,8 @@ class Criterion:
 
     def line(self) -> str:
         """``[PASS] what: measured``, with the advice under a failure."""
-        mark = "PASS" if self.passed else "FAIL"
-        text = f"[{mark}] {self.what}: {self.measured}"
+        mark = "PASS" if self.passed else "FAIL"  # [PASS] and [FAIL] stay as they are in every language
+        text = f"[{mark}] " + _f("{what}: {measured}", what=self.what, measured=self.measured)
         if not self.passed and self.advice:
             text += f"\n       -> {self.advice}"
         return text
@@ -45,14 +46,16 @@ class Criterion:
         """The same line as an HTML list item."""
         color, mark = (_GREEN, "PASS") if self.passed else (_RED, "FAIL")
         advice = f"<br><i>{html.escape(self.advice)}</i>" if not self.passed and self.advice else ""
-        return f"<li><b style='color:{color}'>{mark}</b> {html.escape(self.what)}: {html.escape(self.measured)}{advice}</li>"
+        shown = _f("{what}: {measured}", what=html.escape(self.what), measured=html.escape(self.measured))
+        return f"<li><b style='color:{color}'>{mark}</b> {shown}{advice}</li>"
 
 
 def stuck_line(step: int) -> str:
     """The last line of a failed step's feedback: where the hint ladder and the solution are."""
-    return (
-        f"Stuck? check.hint({step}) says where to look, check.hint({step}, level=2) which tool,"
-        f" check.hint({step}, level=3) the key lines; check.solution({step}) shows the solution."
+    return _f(
+        "Stuck? check.hint({step}) says where to look, check.hint({step}, level=2) which tool,"
+        " check.hint({step}, level=3) the key lines; check.solution({step}) shows the solution.",
+        step=step,
     )
 
 
@@ -76,16 +79,19 @@ class Feedback:
         return [stuck_line(self.step)] if self.step is not None and not self.passed else []
 
     def __str__(self) -> str:
-        head = f"{self.title}: {'passed' if self.passed else 'not yet'}"
+        head = _f("{title}: {verdict}", title=self.title, verdict=self._verdict())
         return "\n".join([head, *(c.line() for c in self.criteria), *self._footer()])
 
     __repr__ = __str__
+
+    def _verdict(self) -> str:
+        return _("passed") if self.passed else _("not yet")
 
     def _repr_html_(self) -> str:
         color = _GREEN if self.passed else _RED
         items = "".join(c.html() for c in self.criteria)
         footer = "".join(f"<p>{html.escape(line)}</p>" for line in self._footer())
-        title = f"{html.escape(self.title)}: {'passed' if self.passed else 'not yet'}"
+        title = _f("{title}: {verdict}", title=html.escape(self.title), verdict=html.escape(self._verdict()))
         return f"<div><b style='color:{color}'>{title}</b><ul>{items}</ul>{footer}</div>"
 
 
@@ -120,10 +126,12 @@ def not_started(app: str, exc: ServerError) -> Criterion:
     tail = [line for line in lines[2:] if line.strip()][-6:]
     return Criterion(
         False,
-        f"the app {app!r} starts",
+        _f("the app {app} starts", app=repr(app)),
         "\n".join([lines[0], *tail]),
-        "the server could not import or start your module: read its last lines above (a typo? a"
-        " missing import? an exception in the lifespan? did you run the %%writefile cell?)",
+        _(
+            "the server could not import or start your module: read its last lines above (a typo? a"
+            " missing import? an exception in the lifespan? did you run the %%writefile cell?)"
+        ),
     )
 
 
@@ -142,4 +150,4 @@ def app_error(server: Server | str) -> str:
 def logged(measured: str, logs: str) -> str:
     """``measured``, plus the last exception line in ``logs`` when there is one."""
     error = app_error(logs)
-    return f"{measured}; the server logged: {error}" if error else measured
+    return _f("{measured}; the server logged: {error}", measured=measured, error=error) if error else measured

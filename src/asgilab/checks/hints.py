@@ -14,18 +14,19 @@ from pathlib import Path
 
 from asgilab.checks.feedback import Hint
 from asgilab.checks.markers import render, steps_in
+from asgilab.i18n import EDITIONS, N_, _, _f, edition_folder
 
 __all__ = ["Hints", "SolutionNotFound", "find_solutions", "hints", "SOLUTIONS_ENV"]
 
 SOLUTIONS_ENV = "ASGILAB_SOLUTIONS"
-LEVELS = ("where to look", "which tool or API", "the key lines of code")
+LEVELS = (N_("where to look"), N_("which tool or API"), N_("the key lines of code"))
 
 
 def hints(table: dict[int, str], step: int) -> Hint:
     """The hint for ``step`` from a lab's table of one hint per step, or a clear error for an unknown step."""
     if step not in table:
-        raise ValueError(f"there is no step {step}; steps with hints: {sorted(table)}")
-    return Hint(table[step])
+        raise ValueError(_f("there is no step {step}; steps with hints: {steps}", step=step, steps=sorted(table)))
+    return Hint(_(table[step]))
 
 
 class SolutionNotFound(FileNotFoundError):
@@ -37,20 +38,34 @@ class SolutionNotFound(FileNotFoundError):
 
 def find_solutions(notebook: str) -> Path:
     """``solutions/<notebook>``: beside the package's checkout, then from the current directory up,
-    then in the folder ``$ASGILAB_SOLUTIONS``; `SolutionNotFound` says where it looked."""
+    then in the folder ``$ASGILAB_SOLUTIONS``; `SolutionNotFound` says where it looked. In a translated
+    edition, the same places' ``<edition>/solutions/`` (e.g. ``zh-TW/solutions/``) are looked in first."""
     here, cwd = Path(__file__).resolve().parent, Path.cwd().resolve()
-    candidates = [p / "solutions" / notebook for p in (*here.parents, cwd, *cwd.parents)]
+    places, edition = (*here.parents, cwd, *cwd.parents), edition_folder()
+    candidates = [p / edition / "solutions" / notebook for p in places] if edition else []
+    candidates += [p / "solutions" / notebook for p in places]
     folder = os.environ.get(SOLUTIONS_ENV)
     if folder:
         candidates.append(Path(folder) / notebook)
     for path in candidates:
         if path.is_file():
             return path
-    env_note = f"in ${SOLUTIONS_ENV} ({folder})" if folder else f"in ${SOLUTIONS_ENV} (not set)"
+    env_note = (
+        _f("in ${env} ({folder})", env=SOLUTIONS_ENV, folder=folder)
+        if folder
+        else _f("in ${env} (not set)", env=SOLUTIONS_ENV)
+    )
     raise SolutionNotFound(
-        f"solutions/{notebook} was not found: looked beside the asgilab package ({here} and its parents),"
-        f" in {cwd} and its parents, and {env_note}. Open the lab from the course folder, or set"
-        f" {SOLUTIONS_ENV} to the folder that holds {notebook}."
+        _f(
+            "solutions/{notebook} was not found: looked beside the asgilab package ({here} and its parents),"
+            " in {cwd} and its parents, and {env_note}. Open the lab from the course folder, or set"
+            " {env} to the folder that holds {notebook}.",
+            notebook=notebook,
+            here=here,
+            cwd=cwd,
+            env_note=env_note,
+            env=SOLUTIONS_ENV,
+        )
     )
 
 
@@ -61,20 +76,30 @@ class Hints:
         self.notebook = notebook
         self.ladder = ladder
 
-    def hint(self, step: int, level: int = 1) -> Hint:
-        """Hint ``level`` (1-3) for ``step``; each level ends by naming the next."""
+    def _known(self, step: int) -> None:
         if step not in self.ladder:
-            raise ValueError(f"there is no step {step}; steps with hints: {sorted(self.ladder)}")
+            raise ValueError(
+                _f("there is no step {step}; steps with hints: {steps}", step=step, steps=sorted(self.ladder))
+            )
+
+    def hint(self, step: int, level: int = 1) -> Hint:
+        """Hint ``level`` (1-3) for ``step``; each level ends by naming the next. The ladder's text is
+        translated where the catalog has it (the lab marks its prose with ``N_``; code stays as it is)."""
+        self._known(step)
         if level not in (1, 2, 3):
-            raise ValueError(f"level is 1 (where to look), 2 (which tool or API) or 3 (the key lines); got {level}")
-        after = f"More: check.hint({step}, level={level + 1})" if level < 3 else f"All of it: check.solution({step})"
-        head = f"Step {step}, hint {level} of 3 ({LEVELS[level - 1]}):"
-        return Hint(f"{head}\n{self.ladder[step][level - 1]}\n{after}")
+            raise ValueError(
+                _f("level is 1 (where to look), 2 (which tool or API) or 3 (the key lines); got {level}", level=level)
+            )
+        if level < 3:
+            after = _f("More: check.hint({step}, level={next})", step=step, next=level + 1)
+        else:
+            after = _f("All of it: check.solution({step})", step=step)
+        head = _f("Step {step}, hint {level} of 3 ({what}):", step=step, level=level, what=_(LEVELS[level - 1]))
+        return Hint(f"{head}\n{_(self.ladder[step][level - 1])}\n{after}")
 
     def solution(self, step: int) -> Hint:
         """Every cell that solves ``step``, in order, as it reads once steps up to ``step`` are done."""
-        if step not in self.ladder:
-            raise ValueError(f"there is no step {step}; steps with hints: {sorted(self.ladder)}")
+        self._known(step)
         path = find_solutions(self.notebook)
         cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
         shown = []
@@ -82,6 +107,15 @@ class Hints:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             if step in steps_in(source) or None in steps_in(source):
                 shown.append(render(source, lambda s: s is None or s <= step))
+        where = f"{path.parent.parent.name}/solutions" if path.parent.parent.name in EDITIONS.values() else "solutions"
         if not shown:
-            return Hint(f"solutions/{self.notebook} has no solution block for step {step}.")
-        return Hint(f"Step {step}'s solution (from solutions/{self.notebook}):\n\n" + "\n\n# ---\n\n".join(shown))
+            return Hint(
+                _f(
+                    "{where}/{notebook} has no solution block for step {step}.",
+                    where=where,
+                    notebook=self.notebook,
+                    step=step,
+                )
+            )
+        head = _f("Step {step}'s solution (from {where}/{notebook}):", step=step, where=where, notebook=self.notebook)
+        return Hint(head + "\n\n" + "\n\n# ---\n\n".join(shown))

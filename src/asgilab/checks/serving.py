@@ -17,6 +17,7 @@ AppDir = str | os.PathLike[str] | None  # where the learner's module is; None: t
 Measure = Callable[[str, AppDir], Any]  # measure_stepN(app, app_dir) -> a dataclass of figures
 Judge = Callable[[Any], list[Criterion]]  # judge_stepN(measurement) -> criteria, no I/O
 Step = Callable[..., Feedback]
+Title = str | Callable[[], str]  # a step's title, or what gives it in the learner's language when the step runs
 
 
 @contextlib.contextmanager
@@ -46,15 +47,19 @@ def served(
         server.stop()
 
 
-def make_step(number: int, title: str, measure: Measure, judge: Judge, app: str) -> Step:
+def make_step(number: int, title: Title, measure: Measure, judge: Judge, app: str) -> Step:
     """``stepN(app=<app>, app_dir=None)``: measure the app live, judge the measurement, and return
-    `verdict` of the `Feedback` (with every `Run` the measurement holds)."""
+    `verdict` of the `Feedback` (with every `Run` the measurement holds). A callable ``title`` is called
+    when the step runs, so that a translated title follows the learner's language."""
+
+    def heading() -> str:
+        return title() if callable(title) else title
 
     def step(app: str = app, app_dir: AppDir = None) -> Feedback:
         measured = measure(app, app_dir)
         runs = [value for value in vars(measured).values() if isinstance(value, Run)]
-        return verdict(Feedback(title, judge(measured), runs, step=number))
+        return verdict(Feedback(heading(), judge(measured), runs, step=number))
 
     step.__name__ = step.__qualname__ = f"step{number}"
-    step.__doc__ = f"{title}. Serves ``app`` live ({measure.__name__}) and judges it ({judge.__name__})."
+    step.__doc__ = f"{heading()}. Serves ``app`` live ({measure.__name__}) and judges it ({judge.__name__})."
     return step
