@@ -277,7 +277,8 @@ def test_the_editions_code_is_the_englishs(english: str, edition: str) -> None:
 
 def test_links_lead_to_the_edition_when_translated_else_to_the_english() -> None:
     source = "notebooks/00_start_here.ipynb"
-    assert translate._relink("01_wsgi_to_asgi.ipynb", source, ZH) == "../../notebooks/01_wsgi_to_asgi.ipynb"
+    assert translate._relink("05_database_pools.ipynb", source, ZH) == "../../notebooks/05_database_pools.ipynb"
+    assert translate._relink("01_wsgi_to_asgi.ipynb", source, ZH) == "01_wsgi_to_asgi.ipynb"  # translated
     assert translate._relink("00_start_here.ipynb#top", source, ZH) == "00_start_here.ipynb#top"
     lab = "notebooks/01_wsgi_to_asgi.ipynb"
     assert translate._relink("../labs/lab01_wsgi_to_asgi.ipynb", lab, ZH) == "../labs/lab01_wsgi_to_asgi.ipynb"
