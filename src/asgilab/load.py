@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from asgilab.loopback import check_loopback
@@ -29,6 +29,7 @@ from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
 from asgilab.streams import NOT_A_STREAM, StreamAnswer, aiohttp_streams
 
+T = TypeVar("T")
 __all__ = ["ENGINES", "load", "load_sync", "bursts", "check_loopback"]
 
 MAX_REQUESTS = 1_000_000
@@ -363,12 +364,17 @@ def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: A
     request, which matters when it shares a 2-core machine with the server it measures. Inside a
     running event loop (a notebook cell) it runs in a thread of its own.
     """
-    coro = load(url, requests, concurrency, **options)
+    return run_sync(load(url, requests, concurrency, **options))
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end on a uvloop event loop; inside a running event loop (a notebook cell),
+    in a thread of its own."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return _run(coro)
-    result: list[Run] = []
+    result: list[T] = []
     failure: list[BaseException] = []
 
     def target() -> None:
@@ -385,7 +391,7 @@ def load_sync(url: str, requests: int = 100, concurrency: int = 10, **options: A
     return result[0]
 
 
-def _run(coro: Coroutine[Any, Any, Run]) -> Run:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     import uvloop  # uvicorn[standard] brings it on every platform the course runs on
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

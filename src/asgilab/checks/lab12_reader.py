@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import threading
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from asgilab.apps.llm import token_text
 from asgilab.llm import ModelServer, serve_model
+from asgilab.load import run_sync
 
 __all__ = [
     "PREFILL_S",
@@ -34,7 +33,6 @@ __all__ = [
 
 PREFILL_S, TOKEN_S = 0.1, 0.02  # every step's model: 100 ms to the first token, 20 ms a token after
 STREAM_TIMEOUT_S, SETTLE_S = 5.0, 0.5  # one stream at most; the model stops what nobody reads within SETTLE_S
-T = TypeVar("T")
 
 
 def expected(n: int) -> list[str]:
@@ -132,29 +130,6 @@ async def _streams(
         return list(await asyncio.gather(*early, *later))
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to its end; in a thread of its own inside a running event loop (a notebook cell)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="asgilab-lab12")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
-
-
 def with_streams(
     url: str,
     bodies: list[dict[str, Any]],
@@ -166,7 +141,7 @@ def with_streams(
     later); with ``after_first_token=k`` the first k go first and the others once each of those has
     its first token. Each stream is bounded by `STREAM_TIMEOUT_S`; ``leave_after=n`` leaves each
     stream after n tokens."""
-    return _run(_streams(url, bodies, leave_after, after_first_token, gap_s))
+    return run_sync(_streams(url, bodies, leave_after, after_first_token, gap_s))
 
 
 def model(max_seqs: int, max_queue: int = 1000) -> ModelServer:
