@@ -137,14 +137,31 @@ def test_cpu_of_records_the_servers_cpu_over_the_run(demo):
 def test_bursts_repeat_keeps_the_fastest_burst_of_each_size(monkeypatch):
     walls = iter([0.3, 0.1, 0.2, 0.5, 0.4, 0.6])  # three tries of size 5, then three of size 10
 
-    async def fake_load(url, requests, concurrency, **options):
-        return Run(url=url, requests=requests, concurrency=concurrency, engine="fake", records=[], wall_s=next(walls))
+    async def fake_runs(client, times, url, requests, concurrency, *rest):
+        return [Run(url=url, requests=requests, concurrency=concurrency, engine="fake", records=[], wall_s=next(walls))
+                for _ in range(times)]  # fmt: skip
 
-    monkeypatch.setattr(sys.modules["asgilab.load"], "load", fake_load)  # `asgilab.load` is the function
+    monkeypatch.setattr(sys.modules["asgilab.load"], "_runs_on", fake_runs)  # `asgilab.load` is the function
     runs = asyncio.run(bursts("http://127.0.0.1:1/x", [5, 10], repeat=3))
     assert [(r.requests, r.wall_s) for r in runs] == [(5, 0.1), (10, 0.4)]
     with pytest.raises(ValueError, match="repeat"):
         asyncio.run(bursts("http://127.0.0.1:1/x", [5], repeat=0))
+    with pytest.raises(TypeError, match="rate"):  # an open loop is not a burst
+        asyncio.run(bursts("http://127.0.0.1:1/x", [5], rate=10))
+
+
+def test_bursts_warm_up_once_per_size_and_keep_those_connections(demo, monkeypatch):
+    module = sys.modules["asgilab.load"]
+    warmed, real = [], module._warm_up
+
+    async def counted(send, url, timeout, warmup, connections):
+        warmed.append((warmup, connections))
+        await real(send, url, timeout, warmup, connections)
+
+    monkeypatch.setattr(module, "_warm_up", counted)
+    runs = asyncio.run(bursts(demo.url + "/async-sleep?ms=20", [4, 8], repeat=3, label="x"))
+    assert warmed == [(4, 4), (8, 8)]  # once per size, not once per try
+    assert [(r.label, r.ok, r.concurrency) for r in runs] == [("x x4", 4, 4), ("x x8", 8, 8)]
 
 
 def test_open_loop_keeps_its_schedule_and_measures_from_it(demo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -27,8 +28,10 @@ CROSS_CHECKING = ("09_measuring_honestly.ipynb", "10_scaling_out.ipynb")
 # 2-core machine). Each run re-runs a fifth of the course, a different fifth for each commit: every
 # notebook's second run is checked within five submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
 # The cross-checking lessons run first without wrk and hey (a fresh machine); then, in the same kernel,
-# the cells from their first cross-check on run again with the tools on PATH (a learner who installs
-# them and re-runs those cells), so both paths are checked on every commit.
+# the cells from their first cross-check to their last run again with the tools on PATH (a learner who
+# installs them and re-runs those cells), so both paths are checked on every commit. The cells after the
+# last cross-check use neither the tools nor what those cells found (a test says so), so running them
+# again would check nothing new.
 RERUN_SHARE, RERUN_ALL_ENV = 5, "ASGILAB_RERUN_ALL"
 CROSS_CHECK_MARKS = ("wrk", "hey", "available(")  # a cell that does one of these depends on the tools
 
@@ -49,10 +52,12 @@ def runs_for(path: Path) -> int:
     return 2 if COURSE.index(path) % RERUN_SHARE == _commit_seed() % RERUN_SHARE else 1
 
 
-def first_cross_check(notebook: nbformat.NotebookNode) -> int:
-    """The index of the first code cell that uses wrk or hey (after the setup cell, which only reports them)."""
+def cross_checks(notebook: nbformat.NotebookNode) -> range:
+    """The cells from the first code cell that uses wrk or hey (after the setup cell, which only reports
+    them) to the last one."""
     code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
-    return next(i for i in code[1:] if any(mark in notebook.cells[i].source for mark in CROSS_CHECK_MARKS))
+    marked = [i for i in code[1:] if any(mark in notebook.cells[i].source for mark in CROSS_CHECK_MARKS)]
+    return range(marked[0], marked[-1] + 1)
 
 
 def path_without(tools: tuple[str, ...], shadow: Path) -> str:
@@ -97,7 +102,7 @@ def _shut_down_unused_kernels() -> Iterator[None]:
 def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list[float]:
     """Run every cell ``times`` times in one kernel and keep the executed copy under ``build/executed``.
     With ``hidden_path``, the first run sees that PATH; then the real one is restored and the cells from
-    the first cross-check on run again (a whole second run when ``times`` is 2)."""
+    the first cross-check to the last run again (a whole second run when ``times`` is 2)."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -108,11 +113,12 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list
         extra_arguments=KERNEL_ARGS,
     )
     env = dict(os.environ, PATH=hidden_path) if hidden_path else None
-    starts = [0] * times if not hidden_path or times > 1 else [0, first_cross_check(notebook)]
+    whole = range(len(notebook.cells))
+    runs = [whole] * times if not hidden_path or times > 1 else [whole, cross_checks(notebook)]
     seconds = []
     with client.setup_kernel(cleanup_kc=True, **({"env": env} if env else {})):
         _prestart_after(path)
-        for run, first in enumerate(starts):
+        for run, cells in enumerate(runs):
             start = time.perf_counter()
             if run and hidden_path:
                 # Executed as a cell the notebook does not keep: nbclient stores a cell at the index it is
@@ -121,8 +127,8 @@ def _execute(path: Path, times: int = 1, hidden_path: str | None = None) -> list
                 notebook.cells.append(restore)
                 client.execute_cell(restore, len(notebook.cells) - 1)
                 notebook.cells.pop()
-            for index, cell in enumerate(notebook.cells[first:], start=first):
-                client.execute_cell(cell, index)
+            for index in cells:
+                client.execute_cell(notebook.cells[index], index)
             seconds.append(time.perf_counter() - start)
     executed = EXECUTED / path.parent.name / path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -161,9 +167,21 @@ def test_optional_tools_can_be_hidden(tmp_path: Path) -> None:
 def test_cross_checking_lessons_exist_and_their_cross_checks_are_found() -> None:
     for name in CROSS_CHECKING:
         notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-        first = first_cross_check(notebook)  # the cells from here on run again with the tools
+        checks = cross_checks(notebook)  # these cells run again with the tools
         setup = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
-        assert setup < first and any(tool in notebook.cells[first].source for tool in OPTIONAL_TOOLS), name
+        assert setup < checks[0] and any(tool in notebook.cells[checks[0]].source for tool in OPTIONAL_TOOLS), name
+        # What the cross-check cells assign is not read by a later cell, unless a later cell assigns it anew.
+        defined = _names(notebook, checks, ast.Store)
+        later = range(checks[-1] + 1, len(notebook.cells))
+        read = _names(notebook, later, ast.Load) - _names(notebook, later, ast.Store)
+        assert not defined & read, f"{name}: cells after the last cross-check read {sorted(defined & read)}"
+
+
+def _names(notebook: nbformat.NotebookNode, cells: range, context: type[ast.expr_context]) -> set[str]:
+    """The names the code cells ``cells`` assign (ast.Store) or read (ast.Load); cell magics skipped."""
+    sources = [notebook.cells[i].source for i in cells if notebook.cells[i].cell_type == "code"]
+    trees = [ast.parse(source.replace("await ", "")) for source in sources if not source.startswith("%")]
+    return {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
 
 
 def test_every_notebook_gets_its_second_run_within_five_commits(monkeypatch: pytest.MonkeyPatch) -> None:

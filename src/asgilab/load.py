@@ -121,16 +121,44 @@ async def load(
     """
     _check(url, requests, concurrency, timeout, deadline, rate, engine, allow_remote)
     _check_stream(stream, engine, body, leave_after, stall_timeout)
-    run = Run(url, requests, concurrency, engine, probe_path=probe, rate=rate, label=label, stream=stream)
-    connections = min(concurrency, requests)
-    client = _client(engine, connections, ssl, keepalive, stream, body, leave_after, stall_timeout or timeout)
+    client = _client(
+        engine, min(concurrency, requests), ssl, keepalive, stream, body, leave_after, stall_timeout or timeout
+    )
+    runs = await _runs_on(client, 1, url, requests, concurrency, timeout, deadline, rate, probe, probe_interval,
+                          warmup, engine, label, ssl, cpu_of, stream)  # fmt: skip
+    return runs[0]
+
+
+async def _runs_on(
+    client: AbstractAsyncContextManager[Send],
+    times: int,
+    url: str,
+    requests: int,
+    concurrency: int,
+    timeout: float,
+    deadline: float,
+    rate: float | None,
+    probe: str | None,
+    probe_interval: float,
+    warmup: int,
+    engine: str,
+    label: str | None,
+    ssl: Any,
+    cpu_of: Iterable[Any],
+    stream: bool,
+) -> list[Run]:
+    """``times`` runs of `load` one after another on one client: its warm-up opens the connections once."""
+    runs = []
     async with client as send:
-        await _warm_up(send, url, timeout, warmup, connections)
-        with server_cpu(cpu_of) as cpu:
-            await _measure(send, run, timeout=timeout, deadline=deadline, probe_interval=probe_interval, ssl=ssl)
-        cpu.record(run)
-    _refuse_non_stream(run)
-    return run
+        await _warm_up(send, url, timeout, warmup, min(concurrency, requests))
+        for _ in range(times):
+            run = Run(url, requests, concurrency, engine, probe_path=probe, rate=rate, label=label, stream=stream)
+            with server_cpu(cpu_of) as cpu:
+                await _measure(send, run, timeout=timeout, deadline=deadline, probe_interval=probe_interval, ssl=ssl)
+            cpu.record(run)
+            _refuse_non_stream(run)
+            runs.append(run)
+    return runs
 
 
 def _client(
@@ -253,17 +281,38 @@ async def _warm_up(send: Send, url: str, timeout: float, warmup: int, connection
 async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int = 1, **options: Any) -> list[Run]:
     """One burst per size n: n requests sent together (``concurrency=n``) after ``warmup=n``
     opened the n connections, so each wall time is the server's, not the connection set-up's.
-    With ``repeat=k`` each size is sent k times and the fastest burst is kept: other programs on the
-    machine can only slow a burst down. The runs are labelled ``"{label} x{n}"``; plot them with
+    With ``repeat=k`` each size is sent k times on the same n connections (warmed up once) and the
+    fastest burst is kept: other programs on the machine can only slow a burst down. The runs are labelled ``"{label} x{n}"``; plot them with
     `asgilab.plots.scaling`."""
     if repeat < 1:
         raise ValueError("repeat must be at least 1")
-    options.setdefault("timeout", 10.0)
+    unknown = set(options) - set(BURST_OPTIONS)
+    if unknown:
+        raise TypeError(f"bursts() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    o = {**BURST_OPTIONS, **options}
     runs = []
     for n in sizes:
-        tries = [await load(url, n, n, warmup=n, label=f"{label} x{n}".strip(), **options) for _ in range(repeat)]
+        _check(url, n, n, o["timeout"], o["deadline"], None, o["engine"], o["allow_remote"])
+        client = ENGINES[o["engine"]](n, o["ssl"], o["keepalive"])
+        name = f"{label} x{n}".strip()
+        tries = await _runs_on(client, repeat, url, n, n, o["timeout"], o["deadline"], None, o["probe"],
+                               o["probe_interval"], n, o["engine"], name, o["ssl"], o["cpu_of"], False)  # fmt: skip
         runs.append(min(tries, key=lambda run: (run.errors, run.wall_s)))
     return runs
+
+
+# What `bursts` passes on to each burst (as `load` takes them); the rest of `load`'s options do not apply.
+BURST_OPTIONS: dict[str, Any] = {
+    "timeout": 10.0,
+    "deadline": 60.0,
+    "probe": None,
+    "probe_interval": PROBE_INTERVAL_S,
+    "engine": "aiohttp",
+    "keepalive": True,
+    "ssl": None,
+    "allow_remote": False,
+    "cpu_of": (),
+}
 
 
 async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: float | None = None) -> Record:
