@@ -178,7 +178,7 @@ class Server:
         # Closed only now: the watchdog would otherwise cut the grace period short.
         self._close_parent_pipe()
         # Workers orphaned by a killed supervisor are reaped by init; wait until they are gone.
-        psutil.wait_procs(members, timeout=STOP_GRACE_S)
+        _wait_ended(members, STOP_GRACE_S)
 
     def _close_parent_pipe(self) -> None:
         if self._parent_fd is not None:
@@ -357,6 +357,21 @@ def _group_members(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def _wait_ended(processes: list[psutil.Process], timeout: float) -> None:
+    """Wait until each process has exited: gone, or a zombie (dead, waiting for whoever adopted it to
+    reap it; `psutil.wait_procs` waits for that too, and some inits reap only every few seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_is_running(process) for process in processes):
+        time.sleep(0.01)
+
+
+def _is_running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _signal_group(pid: int, sig: int) -> None:
