@@ -277,7 +277,9 @@ def test_the_editions_code_is_the_englishs(english: str, edition: str) -> None:
 
 def test_links_lead_to_the_edition_when_translated_else_to_the_english() -> None:
     source = "notebooks/00_start_here.ipynb"
-    assert translate._relink("05_database_pools.ipynb", source, ZH) == "../../notebooks/05_database_pools.ipynb"
+    # Lab 12 is held (its English is still changing): the edition links to the English one.
+    held = translate._relink("../labs/lab12_streaming_gateway.ipynb", "notebooks/12_streaming_gateway.ipynb", ZH)
+    assert held == "../../labs/lab12_streaming_gateway.ipynb"
     assert translate._relink("01_wsgi_to_asgi.ipynb", source, ZH) == "01_wsgi_to_asgi.ipynb"  # translated
     assert translate._relink("00_start_here.ipynb#top", source, ZH) == "00_start_here.ipynb#top"
     lab = "notebooks/01_wsgi_to_asgi.ipynb"
