@@ -24,9 +24,12 @@ install: $(STAMP)
 
 # Learners work on their own copies in $(WORK)/ (git-ignored), so `git pull` never meets their edits:
 # copy what is missing (never overwriting), say which notebooks have a newer version, open lesson 00's copy.
-WORK ?= my-work
+# `make lab EDITION=zh-TW`: the Traditional Chinese edition (zh-TW/), copied into my-work/zh-TW/.
+EDITION ?=
+WORK ?= my-work$(if $(EDITION),/$(EDITION))
 lab: $(STAMP)
-	$(BIN)/python -m asgilab.workspace --course . --into $(WORK)
+	@test -z "$(EDITION)" || test -f "$(EDITION)/notebooks/00_start_here.ipynb" || { echo "make: there is no edition '$(EDITION)' (the editions: zh-TW)."; exit 2; }
+	$(BIN)/python -m asgilab.workspace --course $(if $(EDITION),$(EDITION),.) --into $(WORK)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(WORK) $(ALLOW_ROOT) $(WORK)/notebooks/00_start_here.ipynb
 
 test: $(STAMP)

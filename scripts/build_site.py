@@ -11,6 +11,11 @@ notebooks/ with the outputs of an executed run (the copies the notebook tests ke
 build/executed/notebooks/), and every lab in labs/ as a starter, without outputs. Never solutions/.
 The pages are staged as a Sphinx project in build/site-work/ (kept, so that a second build only
 redoes what changed) and built with Sphinx, myst-nb and sphinx-book-theme (site/conf.py says why).
+
+The zh-TW edition (zh-TW/, written by scripts/translate.py) is a second book in build/site/zh-TW/, from
+README.zh-TW.md and the edition's notebooks; its lessons show the English run's outputs, cell by cell id
+(the code is the English's, comments aside: the edition is not executed a second time). Every page of
+either book starts with a link to the same page in the other (or to its home page when it has none).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ DEFAULT_OUT = ROOT / "build" / "site"
 CONF = ROOT / "site"
 HOME, HOME_SOURCE = "index.html", "index.md"
 CELL_TIMEOUT_S = 240
+LANGUAGE_CELL = "asgilab-language"  # the id of the cell that sets an edition's language (scripts/translate.py)
 # Pages of the repository that are not in the book: links to them go to the home page.
 TO_HOME = ("README.md", "CONTRIBUTING.md")
 CLAIM_FAILED = ("NOT AS EXPECTED", "asgilab-claim-failed")
@@ -43,6 +49,38 @@ TOC_CAPTIONS = {"lesson": "Lessons and labs", "lab": "Lessons and labs", "append
 # A Markdown link (not an image) whose text may hold `code`, and a fenced code block (left as it is).
 MD_LINK = re.compile(r"(?<!!)\[(?P<text>(?:[^\[\]`]|`[^`]*`)*)\]\((?P<href>[^()\s]*)\)")
 FENCE = re.compile(r"(?ms)^(```|~~~).*?^\1")
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One book of the site: where its notebooks and README are, and where it is written."""
+
+    name: str  # "en", "zh-TW"
+    folder: Path  # holds notebooks/ and labs/
+    readme: Path
+    course_heading: str  # the README section with the course table
+    lab_word: str  # how the course table names a lab: "lab 01", "實作 01"
+    label: str  # the language's name, in it: the switch to this book says it
+    subfolder: str  # where in the site: "" or "zh-TW"
+    sphinx: dict[str, str]  # Sphinx settings of its own
+
+
+ENGLISH = Edition("en", ROOT, ROOT / "README.md", "## The course", "lab", "English", "", {})
+ZH_TW = Edition(
+    "zh-TW",
+    ROOT / "zh-TW",
+    ROOT / "README.zh-TW.md",
+    "## 課程內容",
+    "實作",
+    "繁體中文",
+    "zh-TW",
+    {
+        "language": "zh_TW",
+        "html_title": "ASGI 與 FastAPI，實際量測",
+        "project": "用 ASGI 與 FastAPI 打造高併發 Web 服務",
+    },
+)
+SWITCH_CLASS = "asgilab-language"
 
 
 @dataclass(frozen=True)
@@ -65,19 +103,20 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def make_page(path: Path, kind: str) -> Page:
-    """The `Page` of one notebook in notebooks/ or labs/."""
-    source = path.relative_to(ROOT).as_posix()
+def make_page(path: Path, kind: str, folder: Path = ROOT) -> Page:
+    """The `Page` of one notebook in notebooks/ or labs/ (of ``folder``: an edition's)."""
+    source = path.relative_to(folder).as_posix()
     title = notebook_title(nbformat.read(path, as_version=4), path.stem)
     return Page(source, source.removesuffix(".ipynb") + ".html", title, kind)
 
 
-def course_pages() -> list[Page]:
+def course_pages(folder: Path = ROOT) -> list[Page]:
     """Every page but the home page, in reading order: each lesson followed by its lab, then the
     appendices, then any lab without a lesson of its number."""
-    lessons = [make_page(p, "lesson") for p in sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))]
-    appendices = [make_page(p, "appendix") for p in sorted(NOTEBOOKS.glob("A*.ipynb"))]
-    labs = [make_page(p, "lab") for p in sorted(LABS.glob("lab*.ipynb"))]
+    notebooks, labs_folder = folder / "notebooks", folder / "labs"
+    lessons = [make_page(p, "lesson", folder) for p in sorted(notebooks.glob("[0-9]*.ipynb"))]
+    appendices = [make_page(p, "appendix", folder) for p in sorted(notebooks.glob("A*.ipynb"))]
+    labs = [make_page(p, "lab", folder) for p in sorted(labs_folder.glob("lab*.ipynb"))]
     ordered: list[Page] = []
     for lesson in lessons:
         number = Path(lesson.source).name.split("_")[0]
@@ -141,16 +180,20 @@ def execute_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def with_outputs(notebook: nbformat.NotebookNode, executed: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+def with_outputs(
+    notebook: nbformat.NotebookNode, executed: nbformat.NotebookNode, name: str, by_id: bool = False
+) -> nbformat.NotebookNode:
     """``notebook`` as committed, each code cell with the outputs of the cell of the same source in
-    ``executed``, in order. The executed copy's own cells are not used: a run may have put a cell of
-    its own in place of one (the notebook tests put one that restores PATH in place of the title)."""
+    ``executed``, in order (``by_id``: of the same cell id, for an edition whose comments are translated;
+    its own language cell has none). The executed copy's own cells are not used: a run may have put a cell
+    of its own in place of one (the notebook tests put one that restores PATH in place of the title)."""
     ran = [cell for cell in executed.cells if cell.cell_type == "code"]
     position, unmatched = 0, 0
     for cell in notebook.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or (by_id and cell.get("id") == LANGUAGE_CELL):
             continue
-        match = next((i for i in range(position, len(ran)) if ran[i].source == cell.source), None)
+        key = "id" if by_id else "source"
+        match = next((i for i in range(position, len(ran)) if ran[i].get(key) == cell.get(key)), None)
         if match is None:
             unmatched += 1
             continue
@@ -160,26 +203,29 @@ def with_outputs(notebook: nbformat.NotebookNode, executed: nbformat.NotebookNod
     return notebook
 
 
-def executed_lessons(pages: list[Page], executed: Path, missing_mode: str) -> dict[str, nbformat.NotebookNode]:
+def executed_lessons(
+    pages: list[Page], executed: Path, missing_mode: str, edition: Edition = ENGLISH
+) -> dict[str, nbformat.NotebookNode]:
     """The executed notebook of every lesson and appendix: its copy in ``executed``, or, for one that
     has none, by ``missing_mode``: "execute" (run it now), "unexecuted" (the notebook as committed,
-    without outputs) or "error" (exit listing the missing copies)."""
+    without outputs) or "error" (exit listing the missing copies). Another edition than the English
+    takes the English copy's outputs, by cell id, and is never executed."""
     lessons = [page for page in pages if page.kind != "lab"]
     missing = [page for page in lessons if not (executed / Path(page.source).name).exists()]
     if missing and missing_mode == "error":
         names = ", ".join(Path(page.source).name for page in missing)
         sys.exit(f"build_site: no executed copy in {executed} of: {names} (run make test, or drop --no-execute)")
-    found = {}
+    found, by_id = {}, edition is not ENGLISH
     for page in lessons:
-        copy = executed / Path(page.source).name
+        copy, committed = executed / Path(page.source).name, edition.folder / page.source
         if copy.exists():
             if copy.stat().st_mtime < (ROOT / page.source).stat().st_mtime:
                 print(f"build_site: warning: {copy.name}: the executed copy is older than the notebook")
-            notebook = nbformat.read(ROOT / page.source, as_version=4)
-            found[page.source] = with_outputs(notebook, nbformat.read(copy, as_version=4), copy.name)
-        elif missing_mode == "unexecuted":
-            print(f"build_site: {copy.name} has no executed copy: its page shows no outputs", flush=True)
-            found[page.source] = nbformat.read(ROOT / page.source, as_version=4)
+            notebook = nbformat.read(committed, as_version=4)
+            found[page.source] = with_outputs(notebook, nbformat.read(copy, as_version=4), copy.name, by_id)
+        elif missing_mode == "unexecuted" or by_id:
+            print(f"build_site: {edition.name}/{copy.name} has no executed copy: its page shows no outputs", flush=True)
+            found[page.source] = nbformat.read(committed, as_version=4)
         else:
             print(f"build_site: {copy.name} has no executed copy: executing it now", flush=True)
             found[page.source] = execute_notebook(ROOT / page.source)
@@ -214,15 +260,16 @@ def book_notebook(notebook: nbformat.NotebookNode, source: str, sources: set[str
     return notebook
 
 
-def syllabus_markdown(readme: str) -> str:
-    """README.md's intro (up to its first ``##`` section) and its ``## The course`` section."""
+def syllabus_markdown(readme: str, heading: str = "## The course") -> str:
+    """README.md's intro (up to its first ``##`` section) and its ``## The course`` section (``heading``)."""
     sections = re.split(r"(?m)^(?=## )", readme)
-    course = [section for section in sections[1:] if section.startswith("## The course")]
+    course = [section for section in sections[1:] if section.startswith(heading)]
     return sections[0] + "".join(course[:1])
 
 
-def link_course_table(markdown: str, pages: list[Page]) -> str:
-    """Link the lesson and lab cells of the course table (``| 00 | Start here | lab 01 | ...``)."""
+def link_course_table(markdown: str, pages: list[Page], lab_word: str = "lab") -> str:
+    """Link the lesson and lab cells of the course table (``| 00 | Start here | lab 01 | ...``; the
+    edition's ``lab_word`` for "lab")."""
     by_prefix = {Path(page.source).name.split("_")[0]: page for page in pages}
     lines = []
     for line in markdown.splitlines():
@@ -231,7 +278,7 @@ def link_course_table(markdown: str, pages: list[Page]) -> str:
             cells[2] = f" [{cells[2].strip()}]({lesson.source}) "
             lab = by_prefix.get(f"lab{cells[1].strip()}")
             for index, cell in enumerate(cells):  # the lab's column, wherever the table puts it
-                if lab and cell.strip() == f"lab {cells[1].strip()}":
+                if lab and cell.strip() == f"{lab_word} {cells[1].strip()}":
                     cells[index] = f" [{cell.strip()}]({lab.source}) "
             line = "|".join(cells)
         lines.append(line)
@@ -250,11 +297,28 @@ def toctree_markdown(pages: list[Page]) -> str:
     return "".join(parts)
 
 
-def home_markdown(pages: list[Page], sources: set[str]) -> str:
+def home_markdown(pages: list[Page], sources: set[str], edition: Edition = ENGLISH) -> str:
     """The home page: README.md's syllabus with its links pointed at the book, then the contents."""
-    syllabus = syllabus_markdown((ROOT / "README.md").read_text(encoding="utf-8"))
-    linked = link_course_table(rewrite_links(syllabus, "README.md", sources), pages)
+    syllabus = syllabus_markdown(edition.readme.read_text(encoding="utf-8"), edition.course_heading)
+    linked = link_course_table(rewrite_links(syllabus, "README.md", sources), pages, edition.lab_word)
     return linked.rstrip() + "\n" + toctree_markdown(pages)
+
+
+def language_switch(target: str, edition: Edition, other: Edition, other_targets: set[str]) -> str:
+    """The line at the top of a page of ``edition``: a link to the same page in ``other``, or to its home."""
+    here = posixpath.join(edition.subfolder, target)
+    there = posixpath.join(other.subfolder, target if target in other_targets else HOME)
+    return (
+        f'<p class="{SWITCH_CLASS}"><a href="{relative(here, there)}" hreflang="{other.name}">{other.label}</a></p>\n\n'
+    )
+
+
+def with_switch(notebook: nbformat.NotebookNode, switch: str) -> nbformat.NotebookNode:
+    """``notebook`` with ``switch`` at the top of its first Markdown cell."""
+    first = next((cell for cell in notebook.cells if cell.cell_type == "markdown"), None)
+    if first is not None and SWITCH_CLASS not in first.source:
+        first.source = switch + first.source
+    return notebook
 
 
 def write_if_changed(path: Path, text: str) -> None:
@@ -265,28 +329,40 @@ def write_if_changed(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def stage(staged: Path, pages: list[Page], executed: Path, missing_mode: str) -> None:
-    """Write the Sphinx project of the book into ``staged``: index.md and one notebook per page."""
+def stage(
+    staged: Path,
+    pages: list[Page],
+    executed: Path,
+    missing_mode: str,
+    edition: Edition = ENGLISH,
+    other: Edition = ZH_TW,
+) -> None:
+    """Write the Sphinx project of the book into ``staged``: index.md and one notebook per page, each
+    with the switch to the ``other`` edition at its top."""
     sources = {page.source for page in pages}
-    lessons = executed_lessons(pages, executed, missing_mode)
+    lessons = executed_lessons(pages, executed, missing_mode, edition)
+    other_targets = {page.target for page in course_pages(other.folder)} if other.folder.is_dir() else set()
     wanted = {staged / HOME_SOURCE}
     for page in pages:
         name = Path(page.source).name
         if page.kind == "lab":
-            notebook = starter(nbformat.read(ROOT / page.source, as_version=4), name)
+            notebook = starter(nbformat.read(edition.folder / page.source, as_version=4), name)
         else:
             notebook = lessons[page.source]
             warnings_for(notebook, name)
+        if other_targets:
+            notebook = with_switch(notebook, language_switch(page.target, edition, other, other_targets))
         write_if_changed(staged / page.source, nbformat.writes(book_notebook(notebook, page.source, sources)))
         wanted.add(staged / page.source)
-    write_if_changed(staged / HOME_SOURCE, home_markdown(pages, sources))
+    switch = language_switch(HOME, edition, other, other_targets) if other_targets else ""
+    write_if_changed(staged / HOME_SOURCE, switch + home_markdown(pages, sources, edition))
     for path in staged.rglob("*"):
         if path.is_file() and path not in wanted:
             path.unlink()
 
 
-def run_sphinx(staged: Path, out: Path, doctrees: Path) -> list[str]:
-    """Build ``staged`` into ``out`` with site/conf.py; return Sphinx's warnings."""
+def run_sphinx(staged: Path, out: Path, doctrees: Path, settings: dict[str, str] | None = None) -> list[str]:
+    """Build ``staged`` into ``out`` with site/conf.py (and ``settings`` over it); return Sphinx's warnings."""
     from sphinx.application import Sphinx
     from sphinx.util.console import nocolor
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -296,7 +372,10 @@ def run_sphinx(staged: Path, out: Path, doctrees: Path) -> list[str]:
     # As sphinx-build does: docutils' directives and roles are global, and a second build in one
     # process (the tests) must not find the first one's.
     with patch_docutils(CONF), docutils_namespace():
-        app = Sphinx(str(staged), str(CONF), str(out), str(doctrees), "html", status=None, warning=warnings)
+        app = Sphinx(
+            str(staged), str(CONF), str(out), str(doctrees), "html", status=None, warning=warnings,
+            confoverrides=settings or {},
+        )  # fmt: skip
         app.build()
     if app.statuscode:
         sys.exit(f"build_site: Sphinx failed:\n{warnings.getvalue()}")
@@ -313,18 +392,24 @@ def remove_stale(out: Path, pages: list[Page]) -> None:
 
 
 def build(out: Path, missing_mode: str = "execute", executed: Path = EXECUTED, work: Path | None = None) -> int:
-    """Build the whole site into ``out`` (staging it in ``work``); return the number of pages written."""
+    """Build the whole site into ``out`` (staging it in ``work``), the zh-TW book into ``out/zh-TW`` when
+    the edition is there; return the number of English pages written."""
     work = work or out.parent / f"{out.name}-work"
-    pages = course_pages()
-    stage(work / "source", pages, executed, missing_mode)
-    warnings = run_sphinx(work / "source", out, work / "doctrees")
-    for line in warnings:
-        print(f"build_site: sphinx: {line}")
-    if warnings:
-        sys.exit(f"build_site: {len(warnings)} Sphinx warning(s): a broken link or page (see above)")
-    remove_stale(out, pages)
-    shutil.rmtree(out / ".doctrees", ignore_errors=True)
-    return len(pages) + 1
+    count = 0
+    for edition, other in ((ENGLISH, ZH_TW), (ZH_TW, ENGLISH)):
+        if not edition.folder.is_dir():
+            continue
+        pages, book, staged = course_pages(edition.folder), out / edition.subfolder, work / edition.name
+        stage(staged / "source", pages, executed, missing_mode, edition, other)
+        warnings = run_sphinx(staged / "source", book, staged / "doctrees", edition.sphinx)
+        for line in warnings:
+            print(f"build_site: sphinx ({edition.name}): {line}")
+        if warnings:
+            sys.exit(f"build_site: {len(warnings)} Sphinx warning(s): a broken link or page (see above)")
+        remove_stale(book, pages)
+        shutil.rmtree(book / ".doctrees", ignore_errors=True)
+        count = count or len(pages) + 1
+    return count
 
 
 def main(argv: list[str] | None = None) -> None:

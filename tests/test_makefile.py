@@ -62,6 +62,17 @@ def test_make_lab_allows_root_only_when_run_as_root(tmp_path: Path):
     assert ("--allow-root" in dry_run) == (os.geteuid() == 0), dry_run
 
 
+def test_make_lab_opens_the_zh_tw_edition_in_a_workspace_of_its_own_and_refuses_an_unknown_one(tmp_path: Path):
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv/.installed").touch()
+    dry_run = make(tmp_path, "-n", "lab", "EDITION=zh-TW").stdout
+    assert "asgilab.workspace --course zh-TW --into my-work/zh-TW" in dry_run, dry_run
+    assert "--ServerApp.root_dir=my-work/zh-TW" in dry_run and "my-work/zh-TW/notebooks/00_start_here.ipynb" in dry_run
+    unknown = make(tmp_path, "lab", "EDITION=fr")
+    assert unknown.returncode != 0 and "there is no edition 'fr' (the editions: zh-TW)." in unknown.stdout
+    assert "jupyter" not in unknown.stdout + unknown.stderr  # nothing started
+
+
 def test_the_course_settings_silence_the_news_and_are_installed():
     overrides = json.loads(SETTINGS.read_text())
     notification = overrides["@jupyterlab/apputils-extension:notification"]

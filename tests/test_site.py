@@ -414,3 +414,45 @@ def test_lab_page_is_a_starter(site: Path, path: Path) -> None:
     page_html = page_of(site, path).read_text(encoding="utf-8")
     assert not OUTPUT_CLASS.search(page_html), f"{path.name}: the lab page shows outputs"
     assert "BEGIN SOLUTION" not in page_html and "tag_solution" not in page_html, path.name
+
+
+ZH_LESSONS = sorted((ROOT / "zh-TW" / "notebooks").glob("*.ipynb"))
+ZH_LABS = sorted((ROOT / "zh-TW" / "labs").glob("lab*.ipynb"))
+SWITCH = re.compile(r'<p class="asgilab-language"><a href="([^"]+)" hreflang="([^"]+)">')
+
+
+def test_the_zh_tw_book_has_a_page_for_each_edition_notebook_and_is_in_zh_tw(site: Path) -> None:
+    book = site / "zh-TW"
+    missing = [p.name for p in ZH_LESSONS + ZH_LABS if not (book / p.parent.name / (p.stem + ".html")).exists()]
+    assert ZH_LESSONS and not missing and (book / "index.html").exists(), missing
+    home = (book / "index.html").read_text(encoding="utf-8")
+    assert 'lang="zh-TW"' in home or 'lang="zh_TW"' in home, "the zh-TW book does not say its language"
+    assert "課程內容" in home and 'href="notebooks/00_start_here.html"' in home and 'href="labs/lab01_wsgi_to_asgi.html"' in home
+
+
+def test_every_page_of_both_books_switches_to_the_same_page_in_the_other(site: Path) -> None:
+    wrong = []
+    for page in pages_of(site):
+        if page.name in ("search.html", "genindex.html"):
+            continue
+        found = SWITCH.search(page.read_text(encoding="utf-8"))
+        zh = page.relative_to(site).parts[0] == "zh-TW"
+        if not found or found[2] != ("en" if zh else "zh-TW"):
+            wrong.append(f"{page.relative_to(site)}: no switch to the other edition")
+            continue
+        target = (page.parent / found[1]).resolve()
+        twin = site / page.relative_to(site / "zh-TW") if zh else site / "zh-TW" / page.relative_to(site)
+        expected = twin if twin.exists() else (site if zh else site / "zh-TW") / "index.html"
+        if target != expected.resolve():
+            wrong.append(f"{page.relative_to(site)} -> {found[1]}, not {expected.relative_to(site)}")
+    assert not wrong, wrong
+
+
+def test_zh_tw_lessons_show_the_english_runs_plots(site: Path) -> None:
+    lesson = "03_def_vs_async_def"
+    if not (EXECUTED / f"{lesson}.ipynb").exists():
+        pytest.skip("no executed copy of lesson 03 (run the notebook tests first)")
+    english = (site / "notebooks" / f"{lesson}.html").read_text(encoding="utf-8")
+    chinese = (site / "zh-TW" / "notebooks" / f"{lesson}.html").read_text(encoding="utf-8")
+    assert chinese.count("<img") == english.count("<img") >= 1
+    assert "事件迴圈" in text_of(chinese) and not ERROR_CLASS.search(chinese)

@@ -42,10 +42,12 @@ def test_every_declared_translation_is_complete_current_and_built() -> None:
     assert listed == set(translate.sources(MANIFEST)) - kit - set(ZH.translated)
 
 
-def test_the_pilot_is_declared_and_lab_12_is_held() -> None:
+def test_the_pilot_is_declared_and_a_held_notebook_is_not_extracted() -> None:
     assert set(PILOT) <= set(ZH.translated)
-    assert "solutions/lab12_streaming_gateway.ipynb" in MANIFEST.held
-    assert "solutions/lab12_streaming_gateway.ipynb" not in translate.sources(MANIFEST)
+    lab12 = "solutions/lab12_streaming_gateway.ipynb"
+    held = translate.Manifest(held=(lab12, "kit/lab12"), editions=MANIFEST.editions)
+    assert lab12 in translate.sources(MANIFEST) and lab12 not in translate.sources(held)
+    assert "kit/lab12" not in translate.sources(held)
 
 
 def test_the_kits_compiled_catalog_loads_and_ships_with_the_package() -> None:
@@ -366,3 +368,21 @@ def test_a_lab_01_check_speaks_zh_tw(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert "與預期不符" in str(_Failed("a < b", "3 ms", i18n._(i18n.N_("busy"))))
     monkeypatch.setenv("ASGILAB_LANG", "en")
     assert lab01.hint(1).startswith("Step 1, hint 1 of 3 (where to look):")
+
+
+def test_the_zh_tw_readme_follows_the_glossarys_rules_and_its_links_lead_somewhere() -> None:
+    readme = ROOT / "README.zh-TW.md"
+    found, fenced = [], False
+    for number, line in enumerate(readme.read_text(encoding="utf-8").splitlines(), start=1):
+        fenced = fenced != line.startswith("```")
+        if fenced or line.startswith("```") or set(line) <= set("|-: "):
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("|") else [line]
+        found += [f"{number}: {problem}" for cell in cells for problem in translation_style.problems(cell)]
+    assert not found, "\n".join(found)
+    import re
+
+    targets = re.findall(r"\]\(([^)#]+)", readme.read_text(encoding="utf-8"))
+    missing = [t for t in targets if not t.startswith("http") and not (ROOT / t).exists()]
+    assert targets and not missing, missing
+    assert "README.zh-TW.md" in (ROOT / "README.md").read_text(encoding="utf-8")  # the English leads here

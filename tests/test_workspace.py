@@ -177,3 +177,15 @@ def test_a_check_runs_from_an_untouched_workspace_copy(tmp_path: Path, where: st
     assert f"solutions: {course / 'solutions/lab01_wsgi_to_asgi.ipynb'}" in result.stdout
     assert "Step 1's solution (from solutions/lab01_wsgi_to_asgi.ipynb)" in result.stdout
     assert "request body, sent in one piece or in parts: passed" in result.stdout, result.stdout
+
+
+def test_the_zh_tw_edition_is_a_course_folder_of_its_own(tmp_path: Path):
+    """`make lab EDITION=zh-TW` runs `--course zh-TW --into my-work/zh-TW`: its lessons and labs are copied,
+    each with the cell that sets the language first."""
+    edition = ROOT / "zh-TW"
+    assert workspace.find_course(str(edition)) == edition
+    report = workspace.sync(edition, tmp_path / "zh-TW")
+    assert "notebooks/00_start_here.ipynb" in report.added and "labs/lab01_wsgi_to_asgi.ipynb" in report.added
+    first = json.loads((tmp_path / "zh-TW/notebooks/00_start_here.ipynb").read_text(encoding="utf-8"))
+    code = next(cell for cell in first["cells"] if cell["cell_type"] == "code")
+    assert 'os.environ["ASGILAB_LANG"] = "zh_TW"' in "".join(code["source"])
