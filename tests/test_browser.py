@@ -141,6 +141,21 @@ def test_lesson_12_streams_through_the_gateway_and_draws_its_timeline(notebook: 
     assert "✓" in cells[claims]["text"], "12_streaming_gateway: section 1's claims showed no ✓ line"
 
 
+@pytest.mark.parametrize("notebook", [f"zh-TW/{LESSON}"], indirect=True)
+def test_zh_tw_lesson_00_reads_in_zh_tw_and_runs_through_its_first_claims(notebook: Any) -> None:
+    cells = cells_of(notebook)
+    claims = next(i for i, cell in enumerate(cells) if cell["type"] == "code" and "expect(" in cell["source"])
+    cells = run_through(notebook, claims, RUN_TIMEOUT_S)
+    assert_clean(notebook, "zh_00_start_here", cells[: claims + 1])
+    prose = " ".join(cell["source"] for cell in cells if cell["type"] == "markdown")
+    assert "預測" in prose, f"zh-TW lesson 00's cells are not in zh-TW: {prose[:300]!r}"
+    heading = notebook.locator(".jp-RenderedMarkdown h1").first
+    heading.scroll_into_view_if_needed()
+    assert "從這裡開始" in heading.inner_text(), f"zh-TW lesson 00 shows the heading {heading.inner_text()!r}"
+    assert "✓" in cells[claims]["text"], "zh-TW lesson 00: its first claims showed no ✓ line"
+    shoot(notebook, "zh_00_start_here", claims)
+
+
 @pytest.mark.parametrize("notebook", [f"solutions/{LAB}"], indirect=True)
 def test_lab_solution_passes_every_check(notebook: Any) -> None:
     cells = run(notebook, "notebook:run-all-cells", RUN_TIMEOUT_S)
@@ -156,15 +171,19 @@ def test_lab_solution_passes_every_check(notebook: Any) -> None:
     shoot(notebook, "lab01_solution", checks[-1])
 
 
-@pytest.mark.parametrize("notebook", [f"labs/{LAB}", f"labs/{STREAMING_LAB}"], indirect=True)
+@pytest.mark.parametrize("notebook", [f"labs/{LAB}", f"labs/{STREAMING_LAB}", f"zh-TW/labs/{LAB}"], indirect=True)
 def test_lab_starter_fails_its_first_check(notebook: Any, request: pytest.FixtureRequest) -> None:
-    name = Path(request.node.callspec.params["notebook"]).stem[:5] + "_starter"
+    path = request.node.callspec.params["notebook"]
+    zh = path.startswith("zh-TW/")  # the edition: its checks' feedback is in zh-TW
+    name = ("zh_" if zh else "") + Path(path).stem[:5] + "_starter"
     first = next(index for index, cell in enumerate(cells_of(notebook)) if is_check(cell))
     cells = run_through(notebook, first, RUN_TIMEOUT_S)
     assert_clean(notebook, name, cells[:first])
-    check = cells[first]
-    if not (check["errors"] and any("[FAIL]" in text and ": not yet" in text for text in check["stderr"])):
-        fail(notebook, name, first, check, "did not render a failed verdict")
+    check, verdict = cells[first], "：尚未通過" if zh else ": not yet"
+    if not (check["errors"] and any("[FAIL]" in text and verdict in text for text in check["stderr"])):
+        fail(notebook, name, first, check, f"did not render a failed verdict ({verdict!r})")
+    if zh and not any("提示" in text or "檢查" in text for text in check["stderr"]):
+        fail(notebook, name, first, check, "did not show its feedback in zh-TW")
     failed = cell_locator(notebook, first).locator(STDERR_OUTPUT, has_text="[FAIL]")
     failed.scroll_into_view_if_needed()
     assert failed.is_visible(), f"{name}: cell {first}'s failed verdict is not visible"
