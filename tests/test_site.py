@@ -427,7 +427,11 @@ def test_the_zh_tw_book_has_a_page_for_each_edition_notebook_and_is_in_zh_tw(sit
     assert ZH_LESSONS and not missing and (book / "index.html").exists(), missing
     home = (book / "index.html").read_text(encoding="utf-8")
     assert 'lang="zh-TW"' in home or 'lang="zh_TW"' in home, "the zh-TW book does not say its language"
-    assert "課程內容" in home and 'href="notebooks/00_start_here.html"' in home and 'href="labs/lab01_wsgi_to_asgi.html"' in home
+    assert (
+        "課程內容" in home
+        and 'href="notebooks/00_start_here.html"' in home
+        and 'href="labs/lab01_wsgi_to_asgi.html"' in home
+    )
 
 
 def test_every_page_of_both_books_switches_to_the_same_page_in_the_other(site: Path) -> None:

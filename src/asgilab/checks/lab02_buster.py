@@ -23,6 +23,7 @@ from asgilab.checks.criteria import tail
 from asgilab.checks.feedback import Criterion
 from asgilab.checks.hints import find_solutions
 from asgilab.checks.markers import starter_source
+from asgilab.i18n import _, _f
 from asgilab.upstream import serve_upstream
 
 __all__ = ["GUARD", "Guarded", "judge", "measure", "original_modules", "ruff_async"]
@@ -59,11 +60,11 @@ def _outcome(done: subprocess.Popen[str]) -> tuple[list[str] | None, str]:
     except subprocess.TimeoutExpired:
         done.kill()
         out, err = done.communicate()
-        err += "\nthe guard ran for more than 60 s and was stopped"
+        err += "\n" + _("the guard ran for more than 60 s and was stopped")
     found = [line[len(MARKER) :] for line in out.splitlines() if line.startswith(MARKER)]
     named = json.loads(found[-1]) if found and done.returncode == 0 else None
     if found and named is None:
-        return None, "blocking_paths(app) returned None: it must return the paths it found (a list)"
+        return None, _("blocking_paths(app) returned None: it must return the paths it found (a list)")
     return named, "" if named is not None else tail(err or out, 6)
 
 
@@ -97,10 +98,18 @@ def ruff_async(*paths: str | os.PathLike[str]) -> tuple[int, list[str]]:
 
 
 # -- how step 4 judges it (pure) -------------------------------------------------------------------
+def _and(paths: list[str] | tuple[str, ...]) -> str:
+    """``/orders and /rates``, in the learner's language."""
+    # i18n: between two paths, as in "/orders and /rates"
+    return _(" and ").join(paths)
+
+
 def _failed(error: str) -> str:
     if "BlockingError" in error:
-        return "your guard stopped at the first blocking call: the BlockingError left blocking_paths(); a guard records the path and goes on to the next."
-    return "your guard failed: its last lines above name the exception."
+        return _(
+            "your guard stopped at the first blocking call: the BlockingError left blocking_paths(); a guard records the path and goes on to the next."
+        )
+    return _("your guard failed: its last lines above name the exception.")
 
 
 def judge(m: Guarded) -> list[Criterion]:
@@ -109,28 +118,45 @@ def judge(m: Guarded) -> list[Criterion]:
         return [
             Criterion(
                 False,
-                f"{GUARD} exists",
-                f"no file {m.guard}",
-                f"run the cell that writes {GUARD} (a lab saved before step 4 asked for it has none: take that cell from labs/lab02_blocking_pitfalls.ipynb)",
+                _f("{guard} exists", guard=GUARD),
+                _f("no file {path}", path=m.guard),
+                _f(
+                    "run the cell that writes {guard} (a lab saved before step 4 asked for it has none: take that cell from labs/lab02_blocking_pitfalls.ipynb)",
+                    guard=GUARD,
+                ),
             )
         ]
-    what = f"on the original modules, your guard names {' and '.join(MUST)} (they block the loop) and not {QUIET}"
+    what = _f(
+        "on the original modules, your guard names {paths} (they block the loop) and not {quiet}",
+        paths=_and(MUST),
+        quiet=QUIET,
+    )
     if m.original is None:
-        first = Criterion(False, what, f"it failed:\n{m.original_error}", _failed(m.original_error))
+        first = Criterion(False, what, _f("it failed:\n{error}", error=m.original_error), _failed(m.original_error))
     else:
         missed = [p for p in MUST if p not in m.original]
         advice = (
-            f"your guard named {QUIET}, a handler that does nothing: look at which failures it counts as blocking calls."
+            _f(
+                "your guard named {quiet}, a handler that does nothing: look at which failures it counts as blocking calls.",
+                quiet=QUIET,
+            )
             if not missed
-            else f"{' and '.join(missed)} make a blocking call on the loop in the original (time.sleep, requests.get) and your guard missed it: look at whether blockbuster is active while each request runs, and what becomes of the exception it raises."
+            else _f(
+                "{paths} make a blocking call on the loop in the original (time.sleep, requests.get) and your guard missed it: look at whether blockbuster is active while each request runs, and what becomes of the exception it raises.",
+                paths=_and(missed),
+            )
         )
-        first = Criterion(not missed and QUIET not in m.original, what, f"named {m.original or 'nothing'}", advice)
-    second_what = "on your service, your guard names nothing (no handler blocks the loop)"
+        named = _f("named {found}", found=m.original) if m.original else _("named nothing")
+        first = Criterion(not missed and QUIET not in m.original, what, named, advice)
+    second_what = _("on your service, your guard names nothing (no handler blocks the loop)")
     if m.yours is None:
-        return [first, Criterion(False, second_what, f"it failed:\n{m.yours_error}", _failed(m.yours_error))]
-    advice = (
-        f"your guard named {m.yours} on your service. If steps 1-3 pass there, no handler blocks the loop: a request"
+        failed = _f("it failed:\n{error}", error=m.yours_error)
+        return [first, Criterion(False, second_what, failed, _failed(m.yours_error))]
+    advice = _f(
+        "your guard named {found} on your service. If steps 1-3 pass there, no handler blocks the loop: a request"
         " that fails (a 500, from a handler that finds nothing in request.state, say) or a slow one is not a"
-        " blocking call. Look at what your guard counts."
+        " blocking call. Look at what your guard counts.",
+        found=m.yours,
     )
-    return [first, Criterion(not m.yours, second_what, f"named {m.yours or 'nothing'}", advice)]
+    named = _f("named {found}", found=m.yours) if m.yours else _("named nothing")
+    return [first, Criterion(not m.yours, second_what, named, advice)]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from asgilab.checks import AppDir, Criterion, ms, served
+from asgilab.i18n import N_, _, _f
 from asgilab.load import load, load_sync
 from asgilab.machine import usable_cores
 from asgilab.results import Run
@@ -113,22 +114,33 @@ def measure(title: str, app: str, app_dir: AppDir, env: dict[str, str]) -> Storm
 
 
 # -- how step 3 judges it (pure) -------------------------------------------------------------------
+# fmt: off
 LOOK = {
-    "tokens": "the logins held {held} of the service's {tokens} default thread tokens, so /orders waited {waited} for one: look at where the hashes' threads take their tokens from.",
-    "changed": "your app set the default limiter to {now} tokens: the service runs with {tokens}, as its container is configured. Leave them, and look at where the hashes' threads take their tokens from.",
-    "loop": "/orders waited behind the hashes on the event loop itself (see /ping): look at where hash_password() runs.",
-    "one": "at most {most} hash(es) ran at once while {cores} usable cores were there, so logins queued while cores idled: look at how many hashes your code lets run at once, and at how many cores the machine has (lesson 02, section 3b).",
-    "many": "up to {most} hashes shared {cores} usable cores, so each took longer (the fastest {stretch:.1f}x one alone) and no login finished early: look at how many hashes your code lets run at once, and where that number comes from (a limit made anew for each request limits nothing).",
+    "tokens": N_("the logins held {held} of the service's {tokens} default thread tokens, so /orders waited {waited} for one: look at where the hashes' threads take their tokens from."),
+    "changed": N_("your app set the default limiter to {now:g} tokens: the service runs with {tokens}, as its container is configured. Leave them, and look at where the hashes' threads take their tokens from."),
+    "loop": N_("/orders waited behind the hashes on the event loop itself (see /ping): look at where hash_password() runs."),
+    "one": N_("at most {most} hash(es) ran at once while {cores} usable cores were there, so logins queued while cores idled: look at how many hashes your code lets run at once, and at how many cores the machine has (lesson 02, section 3b)."),
+    "many": N_("up to {most} hashes shared {cores} usable cores, so each took longer (the fastest {stretch:.1f}x one alone) and no login finished early: look at how many hashes your code lets run at once, and where that number comes from (a limit made anew for each request limits nothing)."),
 }
+# fmt: on
 
 
 def _orders(m: Storm) -> Criterion:
     run, bound = m.orders, ORDERS_FACTOR * m.orders_s
     worst = run.max_s if run is not None and run.ok else math.nan
-    shown = f"/orders slowest {ms(worst)} during the storm, {ms(m.orders_s)} alone; {m.held} of the {TOKENS} default tokens in use as they arrived"
+    shown = _f(
+        "/orders slowest {worst} during the storm, {alone} alone; {held} of the {tokens} default tokens in use as they arrived",
+        worst=ms(worst),
+        alone=ms(m.orders_s),
+        held=m.held,
+        tokens=TOKENS,
+    )
     look = LOOK["changed" if m.tokens != TOKENS else "tokens" if m.held >= TOKENS else "loop"]
-    advice = look.format(held=m.held, tokens=TOKENS, waited=ms(worst - m.orders_s), now=f"{m.tokens:g}")
-    what = f"/orders keeps its thread tokens: its slowest during the storm within {ORDERS_FACTOR:g}x its time alone"
+    advice = _f(look, held=m.held, tokens=TOKENS, waited=ms(worst - m.orders_s), now=m.tokens)
+    what = _f(
+        "/orders keeps its thread tokens: its slowest during the storm within {factor:g}x its time alone",
+        factor=ORDERS_FACTOR,
+    )
     return Criterion(not math.isnan(worst) and worst <= bound and m.tokens == TOKENS, what, shown, advice)
 
 
@@ -137,20 +149,37 @@ def _cores(m: Storm) -> Criterion:
     run, need = m.storm, CORES_SHARE * m.cores if m.cores > 1 else 0.0
     done = len(run.records) * m.login_s / run.wall_s if run is not None and run.ok and run.wall_s > 0 else 0.0
     others = (run.others_cores or 0.0) if run is not None else 0.0
-    busy = f" (other programs kept {others:.1f} cores busy)" if others > 0.5 else ""
-    shown = f"{m.in_flight:.1f} hashes in flight on average, at most {m.most}; the logins done {done:.1f}x as fast as one at a time{busy}"
-    what = f"the logins use the machine's {m.cores} usable core(s): at least {need:.1f} hashes in flight on average"
-    return Criterion(m.in_flight >= need and m.most > 0, what, shown, LOOK["one"].format(most=m.most, cores=m.cores))
+    busy = _f(" (other programs kept {others:.1f} cores busy)", others=others) if others > 0.5 else ""
+    shown = _f(
+        "{in_flight:.1f} hashes in flight on average, at most {most}; the logins done {done:.1f}x as fast as one at a time{busy}",
+        in_flight=m.in_flight,
+        most=m.most,
+        done=done,
+        busy=busy,
+    )
+    what = _f(
+        "the logins use the machine's {cores} usable core(s): at least {need:.1f} hashes in flight on average",
+        cores=m.cores,
+        need=need,
+    )
+    advice = _f(LOOK["one"], most=m.most, cores=m.cores)
+    return Criterion(m.in_flight >= need and m.most > 0, what, shown, advice)
 
 
 def _fastest(m: Storm) -> Criterion:
     """At most one hash per core at once, counted in the server (a busy machine slows hashes, but does not add any)."""
     run = m.storm
     fastest = min(run.latencies, default=math.nan) if run is not None else math.nan
-    shown = f"at most {m.most} hashes in flight on {m.cores} usable core(s); fastest login {ms(fastest)} in the storm, {ms(m.login_s)} alone"
+    shown = _f(
+        "at most {most} hashes in flight on {cores} usable core(s); fastest login {fastest} in the storm, {alone} alone",
+        most=m.most,
+        cores=m.cores,
+        fastest=ms(fastest),
+        alone=ms(m.login_s),
+    )
     stretch = fastest / m.login_s if m.login_s else math.nan
-    advice = LOOK["many"].format(most=m.most, cores=m.cores, stretch=stretch)
-    return Criterion(0 < m.most <= m.cores, "no more hashes at once than usable cores", shown, advice)
+    advice = _f(LOOK["many"], most=m.most, cores=m.cores, stretch=stretch)
+    return Criterion(0 < m.most <= m.cores, _("no more hashes at once than usable cores"), shown, advice)
 
 
 def judge(

@@ -19,7 +19,8 @@ from asgilab.apps.lab03_weather import CALL_S
 from asgilab.checks import AppDir, CheckFailed, Criterion, all_answered, app_error, make_step, ms, served, tail
 from asgilab.checks import lab03_text as text
 from asgilab.checks.criteria import waits_at_least
-from asgilab.checks.lab03_text import HINTS, LOOK
+from asgilab.checks.lab03_text import HINTS, WITHIN, look, said, title
+from asgilab.i18n import _, _f
 from asgilab.load import load_sync
 from asgilab.machine import FREE_CORE_OTHERS, usable_cores
 from asgilab.results import Run
@@ -32,7 +33,7 @@ QUOTE_S, QUOTES, SLO_S, VENDOR_CAP = text.QUOTE_S, text.QUOTES, text.SLO_S, text
 CPU_MS, CPU_REQUESTS, MIN_CORES_USED = 100, 8, 1.3  # the GIL keeps one process near 1 core
 MAX_PROBE_SHARE, PROBE_FLOOR_S = 0.25, 0.025  # /ping's mean wait: a share of one report, never asked below 25 ms
 REFUSED, NO_LOOP = "QuoteLimitExceeded", ("NoEventLoopError", "AsyncLibraryNotFoundError")
-TITLES = {1: "Step 1: a blocking SDK, 150 at once", 2: "Step 2: CPU-bound reports", 3: "Step 3: a limiter for an SLO"}
+TITLES = text.TITLES  # in English: title(step) gives a step's title in the learner's language
 PATHS, LOADS, SLOS = {1: "/forecast", 3: "/quote"}, {1: FORECASTS, 3: QUOTES}, {1: FORECAST_SLO_S, 3: SLO_S}
 hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
 
@@ -53,11 +54,11 @@ class Measured:
 def _served(step: int, app: str, app_dir: AppDir, **options: Any) -> Iterator[Server]:
     """`served`, with the import-time limiter explained when the app does not start."""
     try:
-        with served(TITLES[step], app, app_dir, step=step, **options) as server:
+        with served(title(step), app, app_dir, step=step, **options) as server:
             yield server
     except CheckFailed as failure:
         if any(name in (first := failure.feedback.criteria[0]).measured for name in NO_LOOP):
-            first.advice = LOOK["import"]
+            first.advice = look("import")
         raise
 
 
@@ -112,64 +113,60 @@ def measure_step2(app: str, app_dir: AppDir = None) -> Measured:
 
 
 def _answered(run: Run, what: str, logs: str, where: str) -> Criterion:
-    return all_answered(run, what, logs, LOOK["no loop"] if any(n in app_error(logs) for n in NO_LOOP) else where)
+    return all_answered(run, what, logs, look("no loop") if any(n in app_error(logs) for n in NO_LOOP) else where)
 
 
 def _within(m: Measured, step: int) -> Criterion:
     run, slo, count = m.run, SLOS[step], LOADS[step]
     rounds, at_once = run.wall_s / m.call_s, run.served_at_once(m.call_s)
-    took = f"{run.wall_s:.2f} s = {rounds:.1f} calls of {ms(m.call_s)} (one alone), so about {at_once:.0f} ran at once"
+    took = said("took", wall_s=run.wall_s, rounds=rounds, call=ms(m.call_s), at_once=at_once)
     default = step == 1 and at_once <= DEFAULT_TOKENS * 1.15  # step 3's 40 and 50 tokens both take 3 rounds
-    look = LOOK["40"].format(at_once) if default else LOOK["slo"].format(rounds, count, count)
+    advice = look("40", at_once=at_once) if default else look("slo", rounds=rounds, count=count)
     within = run.ok == count and run.wall_s <= slo
-    return Criterion(within, f"{count} {PATHS[step][1:]}s at once answered within the SLO of {slo:g} s", took, look)
+    return Criterion(within, _f(WITHIN[step], count=count, slo=slo), took, advice)
 
 
 def judge_step1(m: Measured) -> list[Criterion]:
     """All 150 answered within the SLO, and each waits on the SDK."""
-    answered = _answered(m.run, f"all {FORECASTS} requests to GET /forecast answered", m.logs, LOOK["forecast"])
-    return [answered, waits_at_least(m.run, CALL_S, LOOK["sdk"]), _within(m, 1)]
+    what = _f("all {n} requests to GET /forecast answered", n=FORECASTS)
+    return [_answered(m.run, what, m.logs, look("forecast")), waits_at_least(m.run, CALL_S, look("sdk")), _within(m, 1)]
 
 
 def judge_step3(m: Measured) -> list[Criterion]:
     """All 120 answered within the SLO, each waits on the SDK, and the SDK never refused a call."""
     refused = any(f"{REFUSED}:" in line for line in m.logs.splitlines())
     failed = m.run.requests - m.run.ok
-    seen = (
-        f"{failed} of the {QUOTES} quotes failed in the kept burst; the server logged {REFUSED}"
-        if refused
-        else f"no {REFUSED} in the server's output"
-    )
+    seen = said("refused", failed=failed, quotes=QUOTES, refused=REFUSED) if refused else said("none", refused=REFUSED)
     within = _within(m, 3)
-    within.advice = LOOK["slo refused"] if refused else within.advice
+    within.advice = look("slo refused") if refused else within.advice
+    never = _f("the SDK never sees more than {cap} calls at once", cap=VENDOR_CAP)
     return [
-        _answered(m.run, f"all {QUOTES} quotes answered", m.logs, LOOK["vendor" if refused else "forecast"]),
-        waits_at_least(m.run, QUOTE_S, LOOK["sdk"]),
+        _answered(m.run, _f("all {n} quotes answered", n=QUOTES), m.logs, look("vendor" if refused else "forecast")),
+        waits_at_least(m.run, QUOTE_S, look("sdk")),
         within,
-        Criterion(not refused, f"the SDK never sees more than {VENDOR_CAP} calls at once", seen, LOOK["vendor"]),
+        Criterion(not refused, never, seen, look("vendor")),
     ]
 
 
 def _on_cores(m: Measured, answered: bool, serial_s: float) -> Criterion:
     burst, others = m.run, m.run.others_cores or 0.0
     if m.cores < 2:
-        return Criterion(True, "reports on several cores", f"skipped: {m.cores} core here, no gain is possible")
+        skipped = _f("skipped: {cores} core here, no gain is possible", cores=m.cores)
+        return Criterion(True, _("reports on several cores"), skipped)
     speedup = serial_s / burst.wall_s if answered and burst.wall_s > 0 else 0.0
-    cores = f"the server's processes kept {burst.cores_used:.2f} cores busy for the {burst.wall_s:.2f} s 8 reports took"
-    cores += f" (one after another: {serial_s:.2f} s, so x{speedup:.2f}; other programs used {others:.2f} cores)"
-    look = LOOK["busy"].format(others, m.cores) if others >= FREE_CORE_OTHERS else LOOK["one core"]
-    what = f"8 reports at once run on several cores (at least {MIN_CORES_USED} of {m.cores} busy on average)"
-    return Criterion(answered and burst.cores_used >= MIN_CORES_USED, what, cores, look)
+    cores = said("cores", used=burst.cores_used, wall_s=burst.wall_s, serial_s=serial_s, speedup=speedup, others=others)
+    advice = look("busy", others=others, cores=m.cores) if others >= FREE_CORE_OTHERS else look("one core")
+    what = said("on cores", least=MIN_CORES_USED, cores=m.cores)
+    return Criterion(answered and burst.cores_used >= MIN_CORES_USED, what, cores, advice)
 
 
 def _pool_gone(m: Measured) -> Criterion:
-    what, report = "the pool's worker processes are gone once the app's lifespan shutdown ends", m.pool or {}
+    what, report = _("the pool's worker processes are gone once the app's lifespan shutdown ends"), m.pool or {}
     if not report:
-        never = f"the lifespan shutdown never completed; the server's last lines:\n{tail(m.logs)}"
-        return Criterion(False, what, never, LOOK["report"])
+        never = _f("the lifespan shutdown never completed; the server's last lines:\n{tail}", tail=tail(m.logs))
+        return Criterion(False, what, never, look("report"))
     left, serving = int(report["after_shutdown"]), int(report["serving"])
-    measured = f"{serving} child process(es) of the server when its shutdown began, {left} still running after the lifespan ended"
-    return Criterion(left == 0, what, measured, LOOK["left"])
+    return Criterion(left == 0, what, said("children", serving=serving, left=left), look("left"))
 
 
 def judge_step2(m: Measured) -> list[Criterion]:
@@ -179,21 +176,21 @@ def judge_step2(m: Measured) -> list[Criterion]:
     answered, waits = serial.ok == 3 and burst.ok == CPU_REQUESTS, [r.latency for r in burst.probe_records]
     mean_wait, limit = (sum(waits) / len(waits) if waits else math.nan), max(MAX_PROBE_SHARE * one, PROBE_FLOOR_S)
     probe_ok = bool(waits) and all(r.ok for r in burst.probe_records) and mean_wait <= limit
-    counts = f"one at a time {serial.ok}/3 ok, at once {burst.ok}/{CPU_REQUESTS} ok"
+    counts = said("counts", serial_ok=serial.ok, burst_ok=burst.ok, requests=CPU_REQUESTS)
     if not answered:
         errors = ", ".join(f"{k}: {n}" for k, n in {**serial.error_kinds, **burst.error_kinds}.items())
-        counts += (
-            f"; errors {errors}; server log: {' | '.join(line for line in m.logs.splitlines()[-3:] if line.strip())}"
-        )
-    pinged = f"/ping answered in {ms(mean_wait)} on average (worst {ms(burst.probe_max_s)}, limit {ms(limit)}) while one report takes {ms(one)}"
+        log = " | ".join(line for line in m.logs.splitlines()[-3:] if line.strip())
+        counts += _f("; errors {errors}; server log: {log}", errors=errors, log=log)
+    pinged = said("pinged", mean=ms(mean_wait), worst=ms(burst.probe_max_s), limit=ms(limit), one=ms(one))
+    ping = _("GET /ping stays responsive while 8 reports run")
     return [
-        Criterion(answered, f"every GET /report?ms={CPU_MS} answered", counts, LOOK["report"]),
-        Criterion(answered and probe_ok, "GET /ping stays responsive while 8 reports run", pinged, LOOK["ping"]),
+        Criterion(answered, _f("every GET /report?ms={ms} answered", ms=CPU_MS), counts, look("report")),
+        Criterion(answered and probe_ok, ping, pinged, look("ping")),
         _on_cores(m, answered, CPU_REQUESTS * one),
         _pool_gone(m),
     ]
 
 
-step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab03_sdk_app:app")
-step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab03_cpu_app:app")
-step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab03_quote_app:app")
+step1 = make_step(1, lambda: title(1), measure_step1, judge_step1, "lab03_sdk_app:app")
+step2 = make_step(2, lambda: title(2), measure_step2, judge_step2, "lab03_cpu_app:app")
+step3 = make_step(3, lambda: title(3), measure_step3, judge_step3, "lab03_quote_app:app")

@@ -15,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, probe, served
+from asgilab.checks import AppDir, Criterion, all_answered, make_step, probe, served
+from asgilab.checks.lab04_text import HINTS, TITLES, title
+from asgilab.i18n import _, _f
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.upstream import Upstream, serve_upstream
 
-__all__ = ["hint", "solution", "step1", "step2", "step3"]
+__all__ = ["TITLES", "hint", "solution", "step1", "step2", "step3"]
 
 POOL_LIMIT = 10  # connections the learner's client may open to the upstream
 REQUESTS, CONCURRENCY = 60, 50
@@ -28,35 +30,6 @@ UPSTREAM_MS = 20  # how long the upstream takes to answer
 CONNECT_DELAY_MS = 50  # the upstream's simulated handshake for every new connection
 MIN_SPEEDUP = 1.5  # throughput against a gateway that makes a client per request
 PROXY, LOAD = f"/proxy?ms={UPSTREAM_MS}", {"timeout": 10, "deadline": 40}
-TITLES = {
-    1: "Step 1: one pooled, limited client",
-    2: "Step 2: a client that lives and dies with the app",
-    3: "Step 3: the same gateway with aiohttp",
-}
-HINTS = Hints(
-    "lab04_connection_pooling.ipynb",
-    {
-        1: (
-            "Look at proxy(): what does every request create before it calls the upstream? It lives for one request, and so does its pool.",
-            "FastAPI(lifespan=...): an @asynccontextmanager that yields a dict, read back as request.state.<key>; httpx.Limits(max_connections=...) as the client's limits=.",
-            "async with httpx.AsyncClient(limits=httpx.Limits(max_connections=MAX_CONNECTIONS)) as client:\n"
-            '    yield {"client": client}  # in lifespan\nresponse = await request.state.client.get(...)  # in proxy()',
-        ),
-        2: (
-            "Look at what your lifespan does after its `yield`: that part runs when the server shuts down.",
-            "`async with httpx.AsyncClient(...) as client:` around the `yield`, or `await client.aclose()` after it.",
-            'async with httpx.AsyncClient(limits=limits) as client:\n    yield {"client": client}\n# leaving the block closes it',
-        ),
-        3: (
-            "Steps 1-2's duties (one client, at most 10 connections, closed at shutdown) with aiohttp: which object holds the pool, which sets its size?",
-            "aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=...)); `async with session.get(url, params=...) as r:` then `await r.json()`.",
-            "async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS)) as session:\n"
-            '    yield {"session": session}  # in lifespan\nasync with request.state.session.get(...) as response:  # in proxy()\n    return await response.json()',
-        ),
-    },
-)
-
-
 hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
 
 
@@ -82,7 +55,7 @@ class Lifespan:
 
 
 def _gateway(up: Upstream, app: str, app_dir: AppDir, label: str) -> tuple[Run, str]:
-    with served(TITLES[1], app, app_dir, {"UPSTREAM_URL": up.url}, step=1) as server:
+    with served(title(1), app, app_dir, {"UPSTREAM_URL": up.url}, step=1) as server:
         up.reset()
         run = load_sync(server.url + PROXY, REQUESTS, CONCURRENCY, label=label, **LOAD)
     return run, server.logs()
@@ -93,14 +66,14 @@ def measure_step1(app: str, app_dir: AppDir = None) -> Pooling:
     with serve_upstream(connect_delay_ms=CONNECT_DELAY_MS) as up:
         run, logs = _gateway(up, app, app_dir, "your gateway")
         stats = up.stats()
-        reference, _ = _gateway(up, probe.PER_REQUEST_APP, None, "a new client per request (reference)")
+        reference, _logs = _gateway(up, probe.PER_REQUEST_APP, None, "a new client per request (reference)")
     return Pooling(run, reference, stats, logs)
 
 
 def _measure_probed(app: str, app_dir: AppDir, step: int, load: tuple[int, int], delay_ms: float) -> Lifespan:
     with serve_upstream(connect_delay_ms=delay_ms) as up:
         env = {probe.TARGET_ENV: app, "UPSTREAM_URL": up.url}
-        with served(TITLES[step], app, app_dir, env, step=step, serve_app=probe.APP) as server:
+        with served(title(step), app, app_dir, env, step=step, serve_app=probe.APP) as server:
             up.reset()
             run = load_sync(server.url + PROXY, *load, label="your gateway", **LOAD)
             stats = up.stats()
@@ -122,22 +95,34 @@ def measure_step3(app: str, app_dir: AppDir = None) -> Lifespan:
 def _connections(stats: dict[str, int]) -> Criterion:
     opened, requests = stats["connections_opened"], stats["requests"]
     if requests == 0:
-        advice = "the upstream got no request at all, so there is nothing to count yet: see the line above."
+        advice = _("the upstream got no request at all, so there is nothing to count yet: see the line above.")
     elif opened >= 0.95 * requests:
-        advice = "about one new connection per request: look at where the client is made and how long it lives."
+        advice = _("about one new connection per request: look at where the client is made and how long it lives.")
     else:
-        advice = f"connections are reused, but {CONCURRENCY} requests at once opened more than {POOL_LIMIT}: look at how many connections the shared client may open."
+        advice = _f(
+            "connections are reused, but {concurrency} requests at once opened more than {limit}: look at how many connections the shared client may open.",
+            concurrency=CONCURRENCY,
+            limit=POOL_LIMIT,
+        )
     return Criterion(
         requests > 0 and opened <= POOL_LIMIT,
-        f"the upstream sees at most {POOL_LIMIT} new connections",
-        f"{opened} new TCP connections for {requests} upstream requests, {CONCURRENCY} arriving at once",
+        _f("the upstream sees at most {limit} new connections", limit=POOL_LIMIT),
+        _f(
+            "{opened} new TCP connections for {requests} upstream requests, {concurrency} arriving at once",
+            opened=opened,
+            requests=requests,
+            concurrency=CONCURRENCY,
+        ),
         advice,
     )
 
 
 def _answered(run: Run, logs: str) -> Criterion:
-    where = "the endpoint calls {UPSTREAM_URL}/delay?ms=... and returns its JSON: the server's output above names the exception."
-    return all_answered(run, f"GET /proxy?ms={UPSTREAM_MS} answers every request", logs, where)
+    # i18n: {UPSTREAM_URL} is the environment variable's name, shown as it is (not a field filled in)
+    where = _(
+        "the endpoint calls {UPSTREAM_URL}/delay?ms=... and returns its JSON: the server's output above names the exception."
+    )
+    return all_answered(run, _f("GET /proxy?ms={ms} answers every request", ms=UPSTREAM_MS), logs, where)
 
 
 def judge_step1(m: Pooling) -> list[Criterion]:
@@ -145,13 +130,24 @@ def judge_step1(m: Pooling) -> list[Criterion]:
     ref = m.reference.throughput_rps
     speedup = m.run.throughput_rps / ref if ref > 0 else 0.0
     if m.stats["connections_opened"] <= POOL_LIMIT:
-        advice = f"connections are shared, yet throughput is low: is the pool much smaller than {POOL_LIMIT}? Look at its size."
+        advice = _f(
+            "connections are shared, yet throughput is low: is the pool much smaller than {limit}? Look at its size.",
+            limit=POOL_LIMIT,
+        )
     else:
-        advice = f"each new connection costs a {CONNECT_DELAY_MS} ms handshake here: look at how many your gateway opens (above)."
+        advice = _f(
+            "each new connection costs a {delay} ms handshake here: look at how many your gateway opens (above).",
+            delay=CONNECT_DELAY_MS,
+        )
     throughput = Criterion(
         m.run.ok == m.run.requests and speedup >= MIN_SPEEDUP,
-        f"throughput at least {MIN_SPEEDUP:g}x a gateway that makes a client per request",
-        f"{m.run.throughput_rps:.0f} req/s against {ref:.0f} req/s ({speedup:.1f}x)",
+        _f("throughput at least {speedup:g}x a gateway that makes a client per request", speedup=MIN_SPEEDUP),
+        _f(
+            "{rps:.0f} req/s against {ref:.0f} req/s ({speedup:.1f}x)",
+            rps=m.run.throughput_rps,
+            ref=ref,
+            speedup=speedup,
+        ),
         advice,
     )
     return [_answered(m.run, m.logs), _connections(m.stats), throughput]
@@ -167,15 +163,15 @@ def judge_step3(m: Lifespan) -> list[Criterion]:
     kinds = [c["type"] for c in m.report["created_at_startup"]] if m.report else []
     library = Criterion(
         "aiohttp.ClientSession" in kinds,
-        "the client made at startup is an aiohttp.ClientSession",
-        f"made at startup: {', '.join(kinds) or 'none'}",
-        "look at which library's client your lifespan creates: this step asks for aiohttp's.",
+        _("the client made at startup is an aiohttp.ClientSession"),
+        _f("made at startup: {kinds}", kinds=", ".join(kinds) or _("none")),
+        _("look at which library's client your lifespan creates: this step asks for aiohttp's."),
     )
     shown = [library] if m.report else []
     return [_answered(m.run, m.logs), _connections(m.stats), *shown, *probe.judge_report(m.report, m.logs)]
 
 
 # -- the steps: check.step1("lab04_app:app") measures, judges and returns the verdict -----------
-step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab04_app:app")
-step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab04_app:app")
-step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab04_aio_app:app")
+step1 = make_step(1, lambda: title(1), measure_step1, judge_step1, "lab04_app:app")
+step2 = make_step(2, lambda: title(2), measure_step2, judge_step2, "lab04_app:app")
+step3 = make_step(3, lambda: title(3), measure_step3, judge_step3, "lab04_aio_app:app")

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 import psutil
 
 from asgilab import model
-from asgilab.checks import AppDir, Criterion, Hints, all_answered, make_step, ms, served
+from asgilab.checks import AppDir, Criterion, all_answered, make_step, ms, served
+from asgilab.checks.lab07_text import ANSWERED, HINTS, TITLES, WHAT, look, title
+from asgilab.i18n import _, _f
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.server import Server
 
-__all__ = ["hint", "solution", "step1", "step2", "step3"]
+__all__ = ["TITLES", "hint", "solution", "step1", "step2", "step3"]
 
 REQUESTS, CONCURRENCY, PING_BOUND_CALLS, NP_PING_BOUND_CALLS = 32, 8, 3.0, 6.0  # /ping: under 3 (6) model calls
 BURST_PER_WORKER, DEADLINE_CALLS, LATE_CALLS, DEADLINE_ENV = 24, 8, 4, "LAB07_DEADLINE_S"  # step 1, in model calls
-FIRST_BOUND, ANSWERED = 0.5, f"all {REQUESTS} predictions succeed"  # steps 2-3: first predictions / one build
+FIRST_BOUND = 0.5  # steps 2-3: first predictions / one build
 PATHS = {1: "/predict?item=1", 2: "/rank?item=1", 3: "/page?first=1"}  # step 3 scores items 1 to 32 in one call
 # fmt: off
 SETUP = "import os; os.environ.update(OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1'); import timeit; from asgilab import model; from asgilab.apps import lab07_ranker as r; "
@@ -31,37 +33,8 @@ TIME_BUILD = {  # (a build, one call) timed in a fresh process: step 2's table, 
     2: SETUP + "b = timeit.timeit(r.build, number=1); print(b, min(timeit.repeat(lambda: r.rank(1), number=1, repeat=5)))",
     3: SETUP + "b = timeit.timeit(lambda: model.load(True), number=1); print(b, min(timeit.repeat(lambda: model.predict_batch(range(1, 33)), number=1, repeat=5)))"}
 ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # as lesson 07 serves the NumPy model
-TITLES = {1: "Step 1: /ping stays fast under a burst of predictions, and a prediction past its deadline is answered 504 and not computed",
-          2: "Step 2: the ranker in worker processes, its table built before the first prediction",
-          3: "Step 3: a page of 32 NumPy predictions off the loop, its weights held once and built at startup"}
-HINTS = Hints("lab07_cpu_bound_and_inference.ipynb", {
-    1: ("Look at where model.predict runs: on the event loop's thread, /ping waits for it; in a thread of this process it still holds the GIL. Then at what bounds how long /predict waits for its prediction, and what becomes of a prediction nobody waits for any more.",
-        "a ProcessPoolExecutor with mp_context=multiprocessing.get_context('spawn'), made in lifespan; `await loop.run_in_executor(pool, model.predict, item)` inside asyncio.timeout(DEADLINE_S), HTTPException(504) on TimeoutError: cancelling the await cancels a prediction still queued in the pool.",
-        "try:\n    async with asyncio.timeout(DEADLINE_S):\n        return await loop.run_in_executor(request.state.pool, model.predict, item)\nexcept TimeoutError:\n    raise HTTPException(504, 'prediction past its deadline') from None"),
-    2: ("Look at which process holds the ranker's table when a worker takes its first call: the starter builds it in the server's own process.",
-        "each worker process is a fresh interpreter: give every worker its own table before serving, by running lab07_ranker.build in each worker from lifespan (one call per worker, awaited), or ProcessPoolExecutor(initializer=...) plus a warm-up call per worker.",
-        "with ProcessPoolExecutor(max_workers=WORKERS, mp_context=spawn) as pool:\n    await asyncio.gather(*(loop.run_in_executor(pool, lab07_ranker.build) for _ in range(WORKERS)))\n    yield {'pool': pool}"),
-    3: ("Look at what model.predict_batch spends its time in (lesson 07, section 2): does it hold the GIL? Then at when its 64 MB of weights are built: at import, at startup, or in the first request.",
-        "a thread (asyncio.to_thread, or a ThreadPoolExecutor made in lifespan) shares the weights; model.load(True) builds them, best in lifespan via asyncio.to_thread.",
-        "await asyncio.to_thread(model.load, True)  # in lifespan, before yield\nreturn await asyncio.to_thread(model.predict_batch, range(first, first + 32))  # in /page"),
-})
 # fmt: on
 hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
-WHAT = {"200 or 504": "every request is answered 200 or 504, none fails otherwise",
-        "some 200": "the predictions that can finish in time are answered 200 (at least one per worker)"}  # fmt: skip
-LOOK = {  # where each failed criterion sends the learner: the symptom and where to look, never the fix
-    "answered": "a 500 means the endpoint raised: the server's last lines above name the exception; look at what lifespan yields and how the endpoint reaches it.",
-    "threads": "no worker process, but the server's threads grew from {before} to {after}: the model runs in threads of its one process. The loop is free of the call, not of the GIL: pure-Python code holds it, and the loop's thread must win it back each time. Look at what kind of worker runs the model.",
-    "inline": "/ping waited as long as {calls:.0f} model calls, and the server started no worker: the model still runs on the event loop, and while a prediction runs the loop answers nothing. Look at what the endpoint does with the model.",
-    "leftover": "your server has {workers} worker process(es), yet /ping waited {calls:.1f} model calls: look for model work still done in the endpoint itself, before or after the pool call.",
-    "late": "the slowest prediction took {slowest}, {calls:.1f} model calls, past its {deadline} deadline: requests waited for a worker for as long as the queue took. Look at what bounds how long /predict waits for its prediction.",
-    "all 504": "every prediction was answered 504, even the first ones, which found a worker idle: look at how long your deadline is (the check sets {env}={deadline:.3f}) and at what its block contains.",
-    "after": "a prediction sent once the burst was answered waited {calls:.1f} model calls: the workers were still computing predictions whose requests had already been answered. Look at whether your deadline stops a queued prediction or only stops waiting for it.",
-    "first": "the first predictions took up to {first}, while building the ranker's table takes {build}: each worker process that took one had no table yet. Look at which process holds the table when a worker takes its first call (a worker process starts as a fresh interpreter).",
-    "copies": "each worker process holds its own copy of the 64 MB of weights, and every call pickles its arguments across: this model is NumPy, which lets go of the GIL inside its matrix products (lesson 07, section 2). Look at whether it needs another interpreter at all.",
-    "np inline": "/ping waited while the NumPy model ran: look at where /page calls model.predict_batch, and at what else it does on the event loop.",
-    "np first": "the first request paid for building the weights: look at what your app does at startup, before it serves.",
-}
 
 
 def _helpers(server: Server) -> tuple[int, int, float]:
@@ -94,8 +67,8 @@ class Canary:  # steps 1-3: a run with /ping as canary, one model call timed her
 
 def _canary(app: str, app_dir: AppDir, step: int, timed: Callable[[], float], build_s: float = float("nan")) -> Canary:
     """The first predictions after startup (step 2: three per worker, one per worker at a time); the load."""
-    with served(TITLES[step], app, app_dir, ONE_BLAS_THREAD, step=step) as server:
-        workers, threads, _ = _helpers(server)
+    with served(title(step), app, app_dir, ONE_BLAS_THREAD, step=step) as server:
+        workers, threads = _helpers(server)[:2]
         url, n = server.url + PATHS[step], max(workers, 1)
         first = load_sync(url, 3 * n if step == 2 else 1, n, timeout=30, label="the first predictions")
         run = load_sync(url, REQUESTS, CONCURRENCY, probe="/ping", timeout=30, deadline=60, label="your app")
@@ -107,8 +80,8 @@ def _canary(app: str, app_dir: AppDir, step: int, timed: Callable[[], float], bu
 def measure_step1(app: str, app_dir: AppDir = None) -> Canary:
     """A model call timed here; 24 predictions per worker at once, /ping as canary, an 8-call deadline; one more."""
     deadline_s = DEADLINE_CALLS * (call_s := _model_call_s())
-    with served(TITLES[1], app, app_dir, {DEADLINE_ENV: f"{deadline_s:.4f}"}, step=1) as server:
-        workers, threads, _ = _helpers(server)
+    with served(title(1), app, app_dir, {DEADLINE_ENV: f"{deadline_s:.4f}"}, step=1) as server:
+        workers, threads = _helpers(server)[:2]
         n, url = BURST_PER_WORKER * max(workers, 1), server.url + PATHS[1]
         run = load_sync(url, n, n, probe="/ping", timeout=30, deadline=60, label="a burst")
         after = load_sync(url, 1, 1, timeout=30, label="one prediction afterwards")
@@ -127,15 +100,21 @@ def measure_step1(app: str, app_dir: AppDir = None) -> Canary:
 
 def _ping(m: Canary, advice: str, calls: float = PING_BOUND_CALLS) -> Criterion:
     worst, bound, pings = m.run.probe_max_s, calls * m.call_s, len(m.run.probe_records)
-    measured = f"worst /ping {ms(worst)} = {worst / m.call_s:.1f} model calls of {ms(m.call_s)} ({pings} pings)"
-    what = f"/ping's worst wait under {calls:g} model calls ({ms(bound)} here)"
+    measured = _f(
+        "worst /ping {worst} = {calls:.1f} model calls of {call} ({pings} pings)",
+        worst=ms(worst),
+        calls=worst / m.call_s,
+        call=ms(m.call_s),
+        pings=pings,
+    )
+    what = _f("/ping's worst wait under {calls:g} model calls ({bound} here)", calls=calls, bound=ms(bound))
     return Criterion(pings > 0 and worst < bound, what, measured, advice)
 
 
 def _where_it_ran(m: Canary) -> str:
     (before, after), calls = m.threads, m.run.probe_max_s / m.call_s
     key = "leftover" if m.workers else "threads" if after > before + 1 else "inline"
-    return LOOK[key].format(before=before, after=after, calls=calls, workers=m.workers)
+    return look(key, before=before, after=after, calls=calls, workers=m.workers)
 
 
 def judge_step1(m: Canary) -> list[Criterion]:
@@ -143,17 +122,22 @@ def judge_step1(m: Canary) -> list[Criterion]:
     run, calls, bound = m.run, m.call_s, m.deadline_s + LATE_CALLS * m.call_s
     answered = [r.latency for r in run.records if r.status in (200, 504)]
     others = {k: v for k, v in run.error_kinds.items() if k != "status 504"}
-    slowest, failures = max(answered, default=float("nan")), f"; other failures {others}" if others else ""
-    late = LOOK["late"].format(slowest=ms(slowest), calls=slowest / calls, deadline=ms(m.deadline_s))
-    what_late = f"each is answered within its {ms(m.deadline_s)} deadline (accepted up to {ms(bound)})"
+    slowest = max(answered, default=float("nan"))
+    failures = _f("; other failures {others}", others=others) if others else ""
+    late = look("late", slowest=ms(slowest), calls=slowest / calls, deadline=ms(m.deadline_s))
+    what_late = _f(
+        "each is answered within its {deadline} deadline (accepted up to {bound})",
+        deadline=ms(m.deadline_s),
+        bound=ms(bound),
+    )
     (after_s, status), after_calls = m.after, m.after[0] / calls
     return [
-        Criterion(bool(answered) and not others, WHAT["200 or 504"], f"{len(answered)}/{run.requests}{failures}", LOOK["answered"]),
+        Criterion(bool(answered) and not others, _(WHAT["200 or 504"]), f"{len(answered)}/{run.requests}{failures}", look("answered")),
         _ping(m, _where_it_ran(m)),
-        Criterion(slowest <= bound, what_late, f"the slowest after {ms(slowest)} ({slowest / calls:.1f} model calls)", late),
-        Criterion(run.ok >= max(m.workers, 1), WHAT["some 200"], f"{run.ok} answered 200", LOOK["all 504"].format(env=DEADLINE_ENV, deadline=m.deadline_s)),
-        Criterion(status == 200 and after_s <= m.deadline_s, f"afterwards, a prediction is answered 200 within its deadline ({ms(m.deadline_s)})", f"status {status} after {ms(after_s)} ({after_calls:.1f} model calls)",
-                  LOOK["after"].format(calls=after_calls)),
+        Criterion(slowest <= bound, what_late, _f("the slowest after {slowest} ({calls:.1f} model calls)", slowest=ms(slowest), calls=slowest / calls), late),
+        Criterion(run.ok >= max(m.workers, 1), _(WHAT["some 200"]), _f("{ok} answered 200", ok=run.ok), look("all 504", env=DEADLINE_ENV, deadline=m.deadline_s)),
+        Criterion(status == 200 and after_s <= m.deadline_s, _f("afterwards, a prediction is answered 200 within its deadline ({deadline})", deadline=ms(m.deadline_s)),
+                  _f("status {status} after {after} ({calls:.1f} model calls)", status=status, after=ms(after_s), calls=after_calls), look("after", calls=after_calls)),
     ]  # fmt: skip
 
 
@@ -164,7 +148,12 @@ def _timed_build(step: int) -> tuple[float, float]:
 
 def _first(m: Canary, what: str, advice: str) -> Criterion:
     # One call's time on top: a busy machine slows the call itself, not only a build it should not pay.
-    first = f"slowest first prediction {ms(m.first_s)}; one call {ms(m.call_s)}, building it {ms(m.build_s)} in a fresh process here"
+    first = _f(
+        "slowest first prediction {first}; one call {call}, building it {build} in a fresh process here",
+        first=ms(m.first_s),
+        call=ms(m.call_s),
+        build=ms(m.build_s),
+    )
     return Criterion(m.first_s < m.call_s + FIRST_BOUND * m.build_s, what, first, advice)
 
 
@@ -176,8 +165,9 @@ def measure_step2(app: str, app_dir: AppDir = None) -> Canary:
 
 def judge_step2(m: Canary) -> list[Criterion]:
     """All predictions succeed; /ping under 3 model calls; the first ones (3 per worker) under half a table build."""
-    first = _first(m, f"no first prediction after startup pays for the table: each under one call plus {FIRST_BOUND:.0%} of building it", LOOK["first"].format(first=ms(m.first_s), build=ms(m.build_s)))  # fmt: skip
-    return [all_answered(m.run, ANSWERED, m.logs, LOOK["answered"]), _ping(m, _where_it_ran(m)), first]  # fmt: skip
+    what = _f("no first prediction after startup pays for the table: each under one call plus {bound:.0%} of building it", bound=FIRST_BOUND)  # fmt: skip
+    first = _first(m, what, look("first", first=ms(m.first_s), build=ms(m.build_s)))
+    return [all_answered(m.run, _f(ANSWERED, requests=REQUESTS), m.logs, look("answered")), _ping(m, _where_it_ran(m)), first]  # fmt: skip
 
 
 def measure_step3(app: str, app_dir: AppDir = None) -> Canary:
@@ -188,13 +178,17 @@ def measure_step3(app: str, app_dir: AppDir = None) -> Canary:
 
 def judge_step3(m: Canary) -> list[Criterion]:
     """Step 1's criteria for the NumPy model; no worker process; a first prediction under half a weights build."""
-    ping = _ping(m, "see the line on worker processes below." if m.workers else LOOK["np inline"], NP_PING_BOUND_CALLS)
-    copies = f"{m.workers} worker process(es); the server and its workers hold {m.memory_mb:.0f} MB"
-    once = Criterion(m.workers == 0, "the weights are held once: no worker process", copies, LOOK["copies"])
-    soon = _first(m, f"the first prediction after startup takes under one call plus {FIRST_BOUND:.0%} of building the weights", LOOK["np first"])  # fmt: skip
-    return [all_answered(m.run, ANSWERED, m.logs, LOOK["answered"]), ping, once, soon]
+    ping = _ping(
+        m, _("see the line on worker processes below.") if m.workers else look("np inline"), NP_PING_BOUND_CALLS
+    )
+    copies = _f(
+        "{workers} worker process(es); the server and its workers hold {mb:.0f} MB", workers=m.workers, mb=m.memory_mb
+    )
+    once = Criterion(m.workers == 0, _("the weights are held once: no worker process"), copies, look("copies"))
+    soon = _first(m, _f("the first prediction after startup takes under one call plus {bound:.0%} of building the weights", bound=FIRST_BOUND), look("np first"))  # fmt: skip
+    return [all_answered(m.run, _f(ANSWERED, requests=REQUESTS), m.logs, look("answered")), ping, once, soon]
 
 
-step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab07_app:app")
-step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab07_rank_app:app")
-step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab07_np_app:app")
+step1 = make_step(1, lambda: title(1), measure_step1, judge_step1, "lab07_app:app")
+step2 = make_step(2, lambda: title(2), measure_step2, judge_step2, "lab07_rank_app:app")
+step3 = make_step(3, lambda: title(3), measure_step3, judge_step3, "lab07_np_app:app")

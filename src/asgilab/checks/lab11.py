@@ -44,7 +44,8 @@ from asgilab.checks.lab11_host import (
     mix,
     write_given_service,
 )
-from asgilab.checks.lab11_text import ASKED, LADDER, LOOK, TITLES
+from asgilab.checks.lab11_text import ASKED, LADDER, look, title
+from asgilab.i18n import _, _f
 from asgilab.server import Server
 
 __all__ = ["SETTINGS", "hint", "solution", "step1", "step2", "step3", "step4", "write_given_service"]
@@ -73,12 +74,16 @@ def judge_step1(m: Reading) -> list[Criterion]:
         return [started(m.audit, APP)]
     paths = [v.path for v in m.audit.verdicts]
     unfilled = _incomplete(m.predicted, paths)
+    done, keys = len(paths) - len([p for p in unfilled if p in paths]), ", ".join(repr(p) for p in unfilled)
     filled = Criterion(
         not unfilled,
-        f"a verdict for each of the {len(paths)} routes, one of {', '.join(ASKED)}",
-        f"{len(paths) - len([p for p in unfilled if p in paths])} of {len(paths)} filled in"
-        + (f"; not a route's verdict: {', '.join(repr(p) for p in unfilled)}" if unfilled else ""),
-        f"PREDICTED needs one key per route, exactly as declared ({', '.join(paths)}), and one of the four verdicts each.",
+        _f("a verdict for each of the {n} routes, one of {verdicts}", n=len(paths), verdicts=", ".join(ASKED)),
+        _f("{done} of {n} filled in", done=done, n=len(paths))
+        + (_f("; not a route's verdict: {keys}", keys=keys) if unfilled else ""),
+        _f(
+            "PREDICTED needs one key per route, exactly as declared ({paths}), and one of the four verdicts each.",
+            paths=", ".join(paths),
+        ),
     )
     return [
         filled,
@@ -87,15 +92,17 @@ def judge_step1(m: Reading) -> list[Criterion]:
 
 
 def _reading(said: str, v: Verdict, endpoints: dict[str, str]) -> Criterion:
+    what = _f("{route}: your verdict is the audit's", route=route(v))
     if v.verdict == "undecided":
-        return Criterion(False, f"{route(v)}: your verdict is the audit's", evidence(v), LOOK["busy"])
+        return Criterion(False, what, evidence(v), look("busy"))
     agreed = said == v.verdict
     where = endpoints.get(v.path, v.path)
     return Criterion(
         agreed,
-        f"{route(v)}: your verdict is the audit's",
-        f"you said {said}" + (f", and so does the audit: {evidence(v)}" if agreed else ""),
-        LOOK["misread"].format(evidence=evidence(v), function=where),
+        what,
+        _f("you said {said}", said=said)
+        + (_f(", and so does the audit: {evidence}", evidence=evidence(v)) if agreed else ""),
+        look("misread", evidence=evidence(v), function=where),
     )
 
 
@@ -118,9 +125,10 @@ def step1(predicted: dict[str, Any], app: str = APP, app_dir: AppDir = None) -> 
     if not isinstance(predicted, dict) or not predicted or any(v not in ASKED for v in predicted.values()):
         empty = Reading(predicted if isinstance(predicted, dict) else {}, Audited())
         given = [k for k, v in empty.predicted.items() if v in ASKED]
-        criterion = Criterion(False, "a verdict for every route", f"{len(given)} filled in", LOOK["unfilled"])
-        return verdict(Feedback(TITLES[1], [criterion], step=1))  # before any server starts
-    return verdict(Feedback(TITLES[1], judge_step1(measure_step1(predicted, app, app_dir)), step=1))
+        unfilled = look("unfilled", verdicts=", ".join(ASKED))
+        criterion = Criterion(False, _("a verdict for every route"), _f("{n} filled in", n=len(given)), unfilled)
+        return verdict(Feedback(title(1), [criterion], step=1))  # before any server starts
+    return verdict(Feedback(title(1), judge_step1(measure_step1(predicted, app, app_dir)), step=1))
 
 
 def measure_step2(app: str, app_dir: AppDir = None) -> Audited:
@@ -152,9 +160,11 @@ def judge_step3(a: Audited) -> list[Criterion]:
         outside = where.loop_process_s <= max(CPU_ELSEWHERE * total, 0.005)
         criteria.append(Criterion(
             where.requests > 0 and outside,
-            f"most of /recommend's CPU runs outside the event loop's process (at most {CPU_ELSEWHERE:.0%} in it)",
-            f"{ms(where.loop_process_s)} per request in the event loop's process, {ms(where.elsewhere_s)} in others",
-            LOOK["in process"].format(cpu=ms(where.loop_process_s)),
+            _f("most of /recommend's CPU runs outside the event loop's process (at most {share:.0%} in it)",
+               share=CPU_ELSEWHERE),
+            _f("{loop} per request in the event loop's process, {others} in others",
+               loop=ms(where.loop_process_s), others=ms(where.elsewhere_s)),
+            look("in process", cpu=ms(where.loop_process_s)),
         ))  # fmt: skip
     return criteria
 
@@ -184,6 +194,6 @@ def judge_step4(a: Audited) -> list[Criterion]:
     return [clean(a.verdicts), *under_load(a.extra)]
 
 
-step2 = make_step(2, TITLES[2], measure_step2, judge_step2, APP)
-step3 = make_step(3, TITLES[3], measure_step3, judge_step3, APP)
-step4 = make_step(4, TITLES[4], measure_step4, judge_step4, APP)
+step2 = make_step(2, lambda: title(2), measure_step2, judge_step2, APP)
+step3 = make_step(3, lambda: title(3), measure_step3, judge_step3, APP)
+step4 = make_step(4, lambda: title(4), measure_step4, judge_step4, APP)

@@ -21,6 +21,7 @@ from asgilab.audit.run import _in_own_loop, select
 from asgilab.checks import AppDir
 from asgilab.checks.hints import find_solutions
 from asgilab.checks.markers import starter_source
+from asgilab.i18n import _f
 from asgilab.load import load
 from asgilab.postgres import serve_postgres
 from asgilab.results import Record, Run
@@ -172,6 +173,6 @@ def _merged(runs: list[Run], at_once: int) -> Run:
     records: list[Record] = [record for run in runs for record in run.records]
     merged = Run(url="the mix", requests=sum(run.requests for run in runs), concurrency=at_once, engine="aiohttp",
                  records=records, wall_s=max((run.wall_s for run in runs), default=0.0), probe_path=probe.CANARY,
-                 label=f"every route, {MIX_AT_ONCE} at once each")  # fmt: skip
+                 label=_f("every route, {n} at once each", n=MIX_AT_ONCE))  # fmt: skip
     merged.probe_records = [record for run in runs for record in run.probe_records]
     return merged

@@ -17,29 +17,51 @@ from typing import Any
 from asgilab.checks import AppDir, Criterion, Hints, all_answered, logged, make_step, ms, served
 from asgilab.checks.lab12_guard import judge_step3, judge_step4, measure_step3, measure_step4
 from asgilab.checks.lab12_reader import PREFILL_S, SETTLE_S, TOKEN_S, Stream, model, settle, with_streams
-from asgilab.checks.lab12_text import LADDER, LOOK, TITLES
+from asgilab.checks.lab12_text import LADDER, LOOK, look, title
+from asgilab.i18n import N_, _, _f
 from asgilab.llm import CHAT_PATH
 from asgilab.load import load_sync
 from asgilab.results import Run
 from asgilab.streams import chat_body
 
-__all__ = ["hint", "solution", "step1", "step2", "step3", "step4"]
+__all__ = ["LOOK", "WHAT", "hint", "solution", "step1", "step2", "step3", "step4", "what"]
 
 STREAMS, AT_ONCE, TOKENS = 16, 8, 20  # step 1: 16 streams of 20 tokens, 8 at a time
 MARGIN_S, MARGIN_SHARE = 0.15, 0.5  # the gateway's TTFT p50 within the model's + max(150 ms, 50 %)
 LEAVERS, LONG, LEAVE_AFTER, NOBODY_EACH = 6, 60, 3, 3  # step 2
-WHAT = {
-    "ttft": f"the first token comes about as soon as from the model itself (TTFT p50 within its own"
-    f" + max({ms(MARGIN_S)}, {MARGIN_SHARE:.0%}))",
-    "order": f"the tokens arrive whole and in order (t0 to t{TOKENS - 1}, then [DONE])",
-    "event stream": "the gateway answers text/event-stream, a stream of server-sent events",
-    "pool": f"the model sees at most {AT_ONCE} connections for {STREAMS} streams, {AT_ONCE} at a time (one shared client)",
-    "left": f"{LEAVERS} clients each read {LEAVE_AFTER} tokens of {LONG}, then leave",
-    "cancelled": f"the model cancels each of their sequences within {SETTLE_S:g} s",
-    "nobody": f"at most {NOBODY_EACH} tokens a stream are generated for nobody",
+FIGURES: dict[str, object] = {  # the figures the criteria name
+    "margin": ms(MARGIN_S),
+    "share": MARGIN_SHARE,
+    "last": TOKENS - 1,
+    "at_once": AT_ONCE,
+    "streams": STREAMS,
+    "leavers": LEAVERS,
+    "leave_after": LEAVE_AFTER,
+    "long": LONG,
+    "settle": SETTLE_S,
+    "nobody": NOBODY_EACH,
 }
+CRITERIA = {  # what each criterion requires, its figures as fields of FIGURES
+    "ttft": N_(
+        "the first token comes about as soon as from the model itself (TTFT p50 within its own + max({margin}, {share:.0%}))"
+    ),
+    "order": N_("the tokens arrive whole and in order (t0 to t{last}, then [DONE])"),
+    "event stream": N_("the gateway answers text/event-stream, a stream of server-sent events"),
+    "pool": N_(
+        "the model sees at most {at_once} connections for {streams} streams, {at_once} at a time (one shared client)"
+    ),
+    "left": N_("{leavers} clients each read {leave_after} tokens of {long}, then leave"),
+    "cancelled": N_("the model cancels each of their sequences within {settle:g} s"),
+    "nobody": N_("at most {nobody} tokens a stream are generated for nobody"),
+}
+WHAT = {key: text.format(**FIGURES) for key, text in CRITERIA.items()}  # each criterion in English
 HINTS = Hints("lab12_streaming_gateway.ipynb", LADDER)
 hint, solution = HINTS.hint, HINTS.solution  # check.hint(1, level=2), check.solution(1)
+
+
+def what(key: str) -> str:
+    """What a criterion requires, in the learner's language, with its figures (`WHAT` in English)."""
+    return _f(CRITERIA[key], **FIGURES)
 
 
 @dataclass
@@ -57,7 +79,7 @@ def measure_step1(app: str, app_dir: AppDir = None) -> Streamed:
     imports, new connections); then 16 through it, 8 at a time, with the model's connections counted."""
     options: dict[str, Any] = {"stream": True, "body": chat_body(TOKENS), "timeout": 10, "deadline": 30}
     with model(AT_ONCE) as llm:
-        with served(TITLES[1], app, app_dir, env={"MODEL_URL": llm.url}, step=1) as gateway:
+        with served(title(1), app, app_dir, env={"MODEL_URL": llm.url}, step=1) as gateway:
             alone = load_sync(llm.chat_url, AT_ONCE, AT_ONCE, label="the model itself", **options)
             probe = with_streams(gateway.url + CHAT_PATH, [chat_body(TOKENS)] * 2)  # also warms the gateway up
             llm.reset()
@@ -73,11 +95,11 @@ def measure_step1(app: str, app_dir: AppDir = None) -> Streamed:
 def _seen(probe: list[Stream]) -> str:
     s = next((p for p in probe if not p.whole(TOKENS)), probe[0])
     if s.status != 200 or s.error:
-        return f"status {s.status}" + (f", {s.error}" if s.error else "")
+        return _f("status {status}", status=s.status) + (f", {s.error}" if s.error else "")
     text = "".join(s.tokens)
-    seen = f"{len(s.tokens)} token events, '{text[:40]}{'...' if len(text) > 40 else ''}'"
-    seen += "" if s.done else ", no [DONE]"
-    return seen + (f"; not events of the API: {s.odd[:2]}" if s.odd else "")
+    seen = _f("{n} token events, '{text}'", n=len(s.tokens), text=text[:40] + ("..." if len(text) > 40 else ""))
+    seen += "" if s.done else _(", no [DONE]")
+    return seen + (_f("; not events of the API: {odd}", odd=s.odd[:2]) if s.odd else "")
 
 
 def judge_step1(m: Streamed) -> list[Criterion]:
@@ -86,9 +108,9 @@ def judge_step1(m: Streamed) -> list[Criterion]:
         return [
             Criterion(
                 False,
-                WHAT["event stream"],
-                f"answered {m.not_a_stream}",
-                LOOK["not a stream"].format(kind=m.not_a_stream),
+                what("event stream"),
+                _f("answered {kind}", kind=m.not_a_stream),
+                look("not a stream", kind=m.not_a_stream),
             )
         ]
     alone, through = m.model.ttft_p50_s, m.gateway.ttft_p50_s
@@ -96,19 +118,19 @@ def judge_step1(m: Streamed) -> list[Criterion]:
     itl = m.gateway.itl_p50_s
     buffered = not itl >= 0.25 * TOKEN_S  # tokens bunched (or none): sent in one piece
     figures = {"ttft": ms(through), "whole": ms(m.model.p50_s), "extra": ms(through - alone)}
-    ttft = f"TTFT p50 {ms(through)} through your gateway, {ms(alone)} from the model itself (limit {ms(limit)})"
+    ttft = _f("TTFT p50 {through} through your gateway, {alone} from the model itself (limit {limit})", through=ms(through), alone=ms(alone), limit=ms(limit))  # fmt: skip
     whole = bool(m.probe) and all(p.whole(TOKENS) for p in m.probe)
-    order = f"{len(m.probe)} streams read token by token: " + ("whole, in order" if whole else _seen(m.probe))
+    order = _f("{n} streams read token by token: {seen}", n=len(m.probe), seen=_("whole, in order") if whole else _seen(m.probe))  # fmt: skip
     pool = {"opened": m.opened, "n": STREAMS, "at_once": AT_ONCE}
-    look = LOOK["per request" if m.opened >= STREAMS else "connections"].format(**pool)
-    slow = LOOK["buffered" if buffered else "slow first token"].format(**figures)
-    slow = slow if whole else LOOK["unreadable"].format(**figures)  # events that do not parse are read only at the end
+    where = look("per request" if m.opened >= STREAMS else "connections", **pool)
+    slow = look("buffered" if buffered else "slow first token", **figures)
+    slow = slow if whole else look("unreadable", **figures)  # events that do not parse are read only at the end
     answered = m.gateway.ok > 0
     return [
-        all_answered(m.gateway, f"{STREAMS} streams, {AT_ONCE} at a time, each answered", logs=m.logs),
-        Criterion(answered and through <= limit, WHAT["ttft"], ttft, slow if answered else LOOK["none"]),
-        Criterion(whole, WHAT["order"], order, LOOK["order"].format(seen=order)),
-        Criterion(answered and m.opened <= AT_ONCE, WHAT["pool"], f"{m.opened} connections opened for them", look if answered else LOOK["none"]),
+        all_answered(m.gateway, _f("{streams} streams, {at_once} at a time, each answered", streams=STREAMS, at_once=AT_ONCE), logs=m.logs),
+        Criterion(answered and through <= limit, what("ttft"), ttft, slow if answered else look("none")),
+        Criterion(whole, what("order"), order, look("order", seen=order)),
+        Criterion(answered and m.opened <= AT_ONCE, what("pool"), _f("{opened} connections opened for them", opened=m.opened), where if answered else look("none")),
     ]  # fmt: skip
 
 
@@ -123,7 +145,7 @@ class Leaving:  # step 2: streams whose clients leave, and the model's counts af
 def measure_step2(app: str, app_dir: AppDir = None) -> Leaving:
     """6 streams of 60 tokens, each client leaving after 3; the model's stats once it has settled (0.5 s at most)."""
     with model(8) as llm:
-        with served(TITLES[2], app, app_dir, env={"MODEL_URL": llm.url}, step=2) as gateway:
+        with served(title(2), app, app_dir, env={"MODEL_URL": llm.url}, step=2) as gateway:
             options = {"stream": True, "body": chat_body(LONG), "leave_after": LEAVE_AFTER, "timeout": 10}
             run = load_sync(gateway.url + CHAT_PATH, LEAVERS, LEAVERS, label="clients that leave", **options)
             stats, waited = settle(llm, SETTLE_S)
@@ -134,27 +156,24 @@ def judge_step2(m: Leaving) -> list[Criterion]:
     """Every client left after its 3 tokens; the model cancelled each sequence, and generated little for nobody."""
     run, s = m.run, m.stats
     nobody = s["tokens_generated"] - run.tokens
-    left = f"{run.left} of {len(run.records)} left after {LEAVE_AFTER} tokens"
-    left += f"; errors {run.error_kinds}" if run.errors else ""
+    left = _f("{left} of {n} left after {after} tokens", left=run.left, n=len(run.records), after=LEAVE_AFTER)
+    left += _f("; errors {kinds}", kinds=run.error_kinds) if run.errors else ""
     stopped = run.left > 0 and s["cancelled"] >= run.left and s["running"] == 0
-    counts = (
-        f"cancelled {s['cancelled']}, finished {s['finished']}, still running {s['running']} after {m.waited:.2f} s"
-    )
+    counts = _f("cancelled {cancelled}, finished {finished}, still running {running} after {waited:.2f} s", cancelled=s["cancelled"], finished=s["finished"], running=s["running"], waited=m.waited)  # fmt: skip
     whole_s = PREFILL_S + (LONG - 1) * TOKEN_S
     figures = {"cancelled": s["cancelled"], "left": run.left, "running": s["running"], "waited": f"{m.waited:.1f} s"}
     key = "none" if not run.left else "buffered 2" if run.ttft_p50_s >= 0.8 * whole_s else "never closed"
-    never = LOOK[key].format(ttft=ms(run.ttft_p50_s), **figures)
+    never = look(key, ttft=ms(run.ttft_p50_s), **figures)
     each = nobody / max(run.left, 1)
-    spent = f"{s['tokens_generated']} generated, {run.tokens} read: {nobody} for nobody"
-    spent += f" (the model's own count after its client left: {s['tokens_after_client_left']})"
+    spent = _f("{generated} generated, {read} read: {nobody} for nobody (the model's own count after its client left: {after})", generated=s["tokens_generated"], read=run.tokens, nobody=nobody, after=s["tokens_after_client_left"])  # fmt: skip
     return [
-        Criterion(run.left == LEAVERS, WHAT["left"], left if run.left == LEAVERS else logged(left, m.logs), "the streams failed: the server's output names the exception."),
-        Criterion(stopped, WHAT["cancelled"], counts, never),
-        Criterion(run.left > 0 and each <= NOBODY_EACH, WHAT["nobody"], spent, LOOK["nobody"].format(nobody=nobody, each=each) if run.left else LOOK["none"]),
+        Criterion(run.left == LEAVERS, what("left"), left if run.left == LEAVERS else logged(left, m.logs), _("the streams failed: the server's output names the exception.")),
+        Criterion(stopped, what("cancelled"), counts, never),
+        Criterion(run.left > 0 and each <= NOBODY_EACH, what("nobody"), spent, look("nobody", nobody=nobody, each=each) if run.left else look("none")),
     ]  # fmt: skip
 
 
-step1 = make_step(1, TITLES[1], measure_step1, judge_step1, "lab12_gateway:app")
-step2 = make_step(2, TITLES[2], measure_step2, judge_step2, "lab12_gateway:app")
-step3 = make_step(3, TITLES[3], measure_step3, judge_step3, "lab12_capacity:app")
-step4 = make_step(4, TITLES[4], measure_step4, judge_step4, "lab12_deadline:app")
+step1 = make_step(1, lambda: title(1), measure_step1, judge_step1, "lab12_gateway:app")
+step2 = make_step(2, lambda: title(2), measure_step2, judge_step2, "lab12_gateway:app")
+step3 = make_step(3, lambda: title(3), measure_step3, judge_step3, "lab12_capacity:app")
+step4 = make_step(4, lambda: title(4), measure_step4, judge_step4, "lab12_deadline:app")

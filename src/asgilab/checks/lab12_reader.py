@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgilab.apps.llm import token_text
+from asgilab.i18n import _f
 from asgilab.llm import ModelServer, serve_model
 from asgilab.load import run_sync
 
@@ -102,7 +103,7 @@ async def _one(client: Any, url: str, body: dict[str, Any], leave_after: int | N
             else:
                 await response.aread()
     except TimeoutError:
-        s.error = f"no end within {STREAM_TIMEOUT_S:g} s"
+        s.error = _f("no end within {seconds:g} s", seconds=STREAM_TIMEOUT_S)
     except httpx.HTTPError as exc:
         s.error = type(exc).__name__
     finally:

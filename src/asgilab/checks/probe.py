@@ -9,6 +9,7 @@ from typing import Any
 from asgilab.apps.lifespan_probe import MARKER, TARGET_ENV, import_app
 from asgilab.checks.criteria import tail
 from asgilab.checks.feedback import Criterion
+from asgilab.i18n import _, _f
 
 __all__ = ["APP", "PER_REQUEST_APP", "MARKER", "TARGET_ENV", "read_report", "judge_report", "import_app"]
 
@@ -28,27 +29,37 @@ def judge_report(report: dict[str, Any] | None, logs: str) -> list[Criterion]:
         return [
             Criterion(
                 False,
-                "the app's lifespan shutdown completes",
-                "no report of a completed shutdown; last lines of the server's output:\n" + tail(logs),
-                "the part of the lifespan after `yield` raised or hung for seconds: read the lines above.",
+                _("the app's lifespan shutdown completes"),
+                _("no report of a completed shutdown; last lines of the server's output:") + "\n" + tail(logs),
+                _("the part of the lifespan after `yield` raised or hung for seconds: read the lines above."),
             )
         ]
     created, at_import = report["created_at_startup"], report["at_import"]
-    types = f" ({', '.join(c['type'] for c in created)})" if created else ""
+    kinds = ", ".join(c["type"] for c in created)
     closed = sum(c["closed"] for c in created)
     return [
         Criterion(
             bool(created),
-            "a client is created while the app starts, in its lifespan",
-            f"{len(created)} client(s) created during startup{types}; {at_import} created at import",
-            f"{at_import} client(s) made at import, before the server started: look at where your module makes its client."
+            _("a client is created while the app starts, in its lifespan"),
+            _f(
+                "{n} client(s) created during startup ({kinds}); {at_import} created at import",
+                n=len(created),
+                kinds=kinds,
+                at_import=at_import,
+            )
+            if created
+            else _f("{n} client(s) created during startup; {at_import} created at import", n=0, at_import=at_import),
+            _f(
+                "{at_import} client(s) made at import, before the server started: look at where your module makes its client.",
+                at_import=at_import,
+            )
             if at_import
-            else "no HTTP client existed once startup was over: look at your app's lifespan function.",
+            else _("no HTTP client existed once startup was over: look at your app's lifespan function."),
         ),
         Criterion(
             bool(created) and closed == len(created),
-            "every client made at startup is closed when shutdown completes",
-            f"{closed} of {len(created)} closed" if created else "no client to close",
-            "a client was left open when the server stopped: look at what your lifespan does after `yield`.",
+            _("every client made at startup is closed when shutdown completes"),
+            _f("{closed} of {n} closed", closed=closed, n=len(created)) if created else _("no client to close"),
+            _("a client was left open when the server stopped: look at what your lifespan does after `yield`."),
         ),
     ]
