@@ -196,11 +196,19 @@ _CLOSE = (
 )
 
 
+_OPEN = "async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}); return true; }"
+
+
 def open_notebook(page: Any, lab: Lab, path: str, timeout_s: float = 90) -> None:
-    """Open ``path`` at its /lab/tree URL; wait until its kernel is idle; fail on a dialog."""
+    """Open ``path`` at its /lab/tree URL, or, in a page where JupyterLab already runs, as its file
+    browser does (loading JupyterLab again costs 4 s a notebook); wait until its kernel is idle; fail on
+    a dialog."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page.goto(lab.tree_url(path), timeout=timeout_s * 1000)
+    if page.evaluate("() => !!(window.jupyterapp && window.jupyterapp.commands)"):
+        page.evaluate(_OPEN, path)
+    else:
+        page.goto(lab.tree_url(path), timeout=timeout_s * 1000)
     try:
         page.wait_for_function(_READY, arg=path, timeout=timeout_s * 1000, polling=250)
     except PlaywrightTimeout:

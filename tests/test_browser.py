@@ -1,6 +1,7 @@
 """The course in the program learners use: JupyterLab in Chromium, driven by Playwright.
 
-Opens lesson 00, lab 01's solution and lab 01's starter at their /lab/tree URLs, runs their cells with
+Opens lesson 00 at its /lab/tree URL, then each other notebook in the same JupyterLab (as its file
+browser does), runs their cells with
 JupyterLab's own commands in strict kernels, and reads what the page shows. Screenshots go to
 build/browser/. Skips when Playwright or Chromium is missing (CI installs both).
 """
@@ -64,19 +65,28 @@ def browser() -> Iterator[Any]:
             chrome.close()
 
 
-@pytest.fixture
-def notebook(lab: Lab, browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page; on leaving, the notebook is closed unsaved, and its file is unchanged on disk."""
-    path = request.param
-    before = hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+@pytest.fixture(scope="module")
+def jupyterlab_page(browser: Any) -> Iterator[Any]:
+    """One page for the module: JupyterLab loads once, and each notebook opens in it as a learner opens
+    the next one."""
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
     page.set_default_timeout(30_000)
     try:
-        open_notebook(page, lab, path)
         yield page
-        close_notebook(page)
     finally:
         page.close()
+
+
+@pytest.fixture
+def notebook(lab: Lab, jupyterlab_page: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The notebook open in JupyterLab; on leaving, it is closed unsaved, and its file is unchanged on disk."""
+    path, page = request.param, jupyterlab_page
+    before = hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+    open_notebook(page, lab, path)
+    try:
+        yield page
+    finally:
+        close_notebook(page)
     assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == before, f"{path} was modified on disk"
 
 
