@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -24,15 +25,16 @@ EXECUTED = ROOT / "build" / "executed"
 # Lessons that cross-check with wrk and hey when they are installed, and must run without them.
 OPTIONAL_TOOLS = ("wrk", "hey")
 CROSS_CHECKING = ("09_measuring_honestly.ipynb", "10_scaling_out.ipynb")
-# Running every notebook twice in one kernel would double the suite (about 10 minutes of notebooks on a
-# 2-core machine). Each run re-runs a fifth of the course, a different fifth for each commit: every
-# notebook's second run is checked within five submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
+# Running every notebook twice in one kernel would double the suite (about 6 minutes of notebooks on a
+# 2-core machine). Each run re-runs the notebooks the commit changed (where a re-run breaks, if it does)
+# and a sixth of the others, a different sixth for each commit: every notebook's second run is checked
+# within six submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
 # The cross-checking lessons run first without wrk and hey (a fresh machine); then, in the same kernel,
 # the cells from their first cross-check to their last run again with the tools on PATH (a learner who
 # installs them and re-runs those cells), so both paths are checked on every commit. The cells after the
 # last cross-check use neither the tools nor what those cells found (a test says so), so running them
 # again would check nothing new.
-RERUN_SHARE, RERUN_ALL_ENV = 5, "ASGILAB_RERUN_ALL"
+RERUN_SHARE, RERUN_ALL_ENV = 6, "ASGILAB_RERUN_ALL"
 CROSS_CHECK_MARKS = ("wrk", "hey", "available(")  # a cell that does one of these depends on the tools
 
 
@@ -44,10 +46,22 @@ def _commit_seed() -> int:
         return 0
 
 
+@cache
+def _changed_by_head() -> set[str]:
+    """The files the last commit changed (none when git cannot say: a shallow clone, no git)."""
+    try:
+        diff = subprocess.run(
+            ["git", "diff", "--name-only", "HEAD~1", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return set(diff.stdout.split()) if diff.returncode == 0 else set()
+
+
 def runs_for(path: Path) -> int:
-    """How many times to run ``path`` whole in one kernel: 2 for this commit's fifth of the course and
-    for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
-    if os.environ.get(RERUN_ALL_ENV) == "1":
+    """How many times to run ``path`` whole in one kernel: 2 for a notebook the last commit changed, for
+    this commit's sixth of the course and for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
+    if os.environ.get(RERUN_ALL_ENV) == "1" or path.relative_to(ROOT).as_posix() in _changed_by_head():
         return 2
     return 2 if COURSE.index(path) % RERUN_SHARE == _commit_seed() % RERUN_SHARE else 1
 
@@ -184,12 +198,20 @@ def _names(notebook: nbformat.NotebookNode, cells: range, context: type[ast.expr
     return {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
 
 
-def test_every_notebook_gets_its_second_run_within_five_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_notebook_gets_its_second_run_within_six_commits_and_a_changed_one_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(f"{__name__}._changed_by_head", lambda: set())
     rerun: set[Path] = set()
     for seed in range(RERUN_SHARE):
         monkeypatch.setattr(f"{__name__}._commit_seed", lambda seed=seed: seed)
         rerun |= {path for path in COURSE if runs_for(path) == 2}
     assert rerun == set(COURSE)
+    first = COURSE[0]
+    monkeypatch.setattr(f"{__name__}._commit_seed", lambda: 1)  # not the first notebook's sixth
+    assert runs_for(first) == 1
+    monkeypatch.setattr(f"{__name__}._changed_by_head", lambda: {first.relative_to(ROOT).as_posix()})
+    assert runs_for(first) == 2
     monkeypatch.setenv(RERUN_ALL_ENV, "1")
     assert all(runs_for(path) == 2 for path in COURSE)
 
