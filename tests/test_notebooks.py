@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,14 +29,17 @@ OPTIONAL_TOOLS = ("wrk", "hey")
 CROSS_CHECKING = ("09_measuring_honestly.ipynb", "10_scaling_out.ipynb")
 # Running every notebook twice in one kernel would double the suite (about 6 minutes of notebooks on a
 # 2-core machine). Each run re-runs the notebooks the commit changed (where a re-run breaks, if it does)
-# and a sixth of the others, a different sixth for each commit: every notebook's second run is checked
-# within six submissions. ASGILAB_RERUN_ALL=1 re-runs every notebook.
+# and an eighth of the course, a different eighth for each commit: every notebook's second run is checked
+# within eight submissions. The eighths are balanced by each notebook's time to run (SECONDS, measured:
+# a notebook it lacks counts as the median), so that no commit gets the long ones together.
+# ASGILAB_RERUN_ALL=1 re-runs every notebook.
 # The cross-checking lessons run first without wrk and hey (a fresh machine); then, in the same kernel,
 # the cells from their first cross-check to their last run again with the tools on PATH (a learner who
 # installs them and re-runs those cells), so both paths are checked on every commit. The cells after the
 # last cross-check use neither the tools nor what those cells found (a test says so), so running them
 # again would check nothing new.
-RERUN_SHARE, RERUN_ALL_ENV = 6, "ASGILAB_RERUN_ALL"
+RERUN_SHARE, RERUN_ALL_ENV = 8, "ASGILAB_RERUN_ALL"
+SECONDS = Path(__file__).with_name("notebook_seconds.json")  # one run each, from build/executed/*.seconds
 CROSS_CHECK_MARKS = ("wrk", "hey", "available(")  # a cell that does one of these depends on the tools
 
 
@@ -58,12 +63,24 @@ def _changed_by_head() -> set[str]:
     return set(diff.stdout.split()) if diff.returncode == 0 else set()
 
 
+def rerun_groups() -> list[list[Path]]:
+    """The course in RERUN_SHARE groups of about the same time to run: the longest notebook first, each
+    into the group with the least time so far."""
+    measured = json.loads(SECONDS.read_text(encoding="utf-8"))
+    median = statistics.median(measured.values())
+    cost = {path: measured.get(path.relative_to(ROOT).as_posix(), median) for path in COURSE}
+    groups: list[list[Path]] = [[] for _ in range(RERUN_SHARE)]
+    for path in sorted(COURSE, key=lambda p: (-cost[p], p)):
+        min(groups, key=lambda group: (sum(cost[p] for p in group), groups.index(group))).append(path)
+    return groups
+
+
 def runs_for(path: Path) -> int:
     """How many times to run ``path`` whole in one kernel: 2 for a notebook the last commit changed, for
-    this commit's sixth of the course and for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
+    this commit's group of the course and for every notebook under ASGILAB_RERUN_ALL=1; 1 otherwise."""
     if os.environ.get(RERUN_ALL_ENV) == "1" or path.relative_to(ROOT).as_posix() in _changed_by_head():
         return 2
-    return 2 if COURSE.index(path) % RERUN_SHARE == _commit_seed() % RERUN_SHARE else 1
+    return 2 if path in rerun_groups()[_commit_seed() % RERUN_SHARE] else 1
 
 
 def cross_checks(notebook: nbformat.NotebookNode) -> range:
@@ -198,7 +215,7 @@ def _names(notebook: nbformat.NotebookNode, cells: range, context: type[ast.expr
     return {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
 
 
-def test_every_notebook_gets_its_second_run_within_six_commits_and_a_changed_one_at_once(
+def test_every_notebook_gets_its_second_run_within_eight_commits_and_a_changed_one_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(f"{__name__}._changed_by_head", lambda: set())
@@ -208,7 +225,8 @@ def test_every_notebook_gets_its_second_run_within_six_commits_and_a_changed_one
         rerun |= {path for path in COURSE if runs_for(path) == 2}
     assert rerun == set(COURSE)
     first = COURSE[0]
-    monkeypatch.setattr(f"{__name__}._commit_seed", lambda: 1)  # not the first notebook's sixth
+    others = next(seed for seed in range(RERUN_SHARE) if first not in rerun_groups()[seed])
+    monkeypatch.setattr(f"{__name__}._commit_seed", lambda: others)
     assert runs_for(first) == 1
     monkeypatch.setattr(f"{__name__}._changed_by_head", lambda: {first.relative_to(ROOT).as_posix()})
     assert runs_for(first) == 2
@@ -221,3 +239,12 @@ def test_notebook_committed_without_outputs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     dirty = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+def test_the_rerun_groups_are_balanced_and_every_notebook_has_a_time() -> None:
+    measured = json.loads(SECONDS.read_text(encoding="utf-8"))
+    missing = [p.relative_to(ROOT).as_posix() for p in COURSE if p.relative_to(ROOT).as_posix() not in measured]
+    assert not missing, f"add their seconds (build/executed/*.seconds, first figure) to {SECONDS.name}: {missing}"
+    totals = [sum(measured[p.relative_to(ROOT).as_posix()] for p in group) for group in rerun_groups()]
+    assert sorted(p for group in rerun_groups() for p in group) == sorted(COURSE)
+    assert max(totals) <= 1.5 * sum(totals) / len(totals), totals  # no group holds the long ones together
