@@ -373,6 +373,32 @@ def test_a_lab_01_check_speaks_zh_tw(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert lab01.hint(1).startswith("Step 1, hint 1 of 3 (where to look):")
 
 
+def test_the_kits_errors_speak_zh_tw_with_the_same_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`load` and `serve` refuse a bad argument with the same `ValueError` in either language: its
+    sentence in zh-TW with ASGILAB_LANG=zh_TW, the English (which the tests match) otherwise."""
+    import asyncio
+    import re
+
+    from asgilab.load import load
+    from asgilab.server import serve
+
+    def refusals() -> list[str]:
+        found = []
+        with pytest.raises(ValueError) as bad_load:
+            asyncio.run(load("http://127.0.0.1:9/", requests=0))
+        found.append(str(bad_load.value))
+        with pytest.raises(ValueError) as bad_serve:
+            serve("asgilab.apps.demo:app", workers=0)
+        found.append(str(bad_serve.value))
+        return found
+
+    monkeypatch.setenv("ASGILAB_LANG", "zh_TW")
+    for said in refusals():
+        assert re.search(r"[\u4e00-\u9fff]", said), said
+    monkeypatch.setenv("ASGILAB_LANG", "en")
+    assert refusals() == ["requests must be between 1 and 1000000", "workers must be at least 1"]
+
+
 def test_the_zh_tw_readme_follows_the_glossarys_rules_and_its_links_lead_somewhere() -> None:
     readme = ROOT / "README.zh-TW.md"
     found, fenced = [], False

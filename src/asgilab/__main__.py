@@ -23,6 +23,7 @@ from contextlib import nullcontext
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from asgilab.i18n import _, _f
 from asgilab.load import ENGINES, MAX_REQUESTS, load_sync
 from asgilab.loopback import check_loopback
 from asgilab.results import table
@@ -41,7 +42,12 @@ def bench(args: argparse.Namespace) -> int:
     if problem is not None:
         return _error(problem, 2)
     if is_url and (refused := _no_answer(target)) is not None:
-        return _error(f"nothing answers at {target} ({refused}): start the server first, or give module:app", 1)
+        said = _f(
+            "nothing answers at {target} ({refused}): start the server first, or give module:app",
+            target=target,
+            refused=refused,
+        )
+        return _error(said, 1)
     options: dict[str, Any] = dict(
         timeout=args.timeout, deadline=args.deadline, engine=args.engine, warmup=args.warmup, rate=args.rate
     )
@@ -63,30 +69,35 @@ def bench(args: argparse.Namespace) -> int:
     print(json.dumps(run.to_dict()) if args.json else table([run]))
     if run.ok == 0:
         kinds = ", ".join(f"{kind} x{count}" for kind, count in run.error_kinds.items())
-        return _error(f"none of the {run.requests} requests succeeded ({kinds}): check --path and the server", 1)
+        said = _f(
+            "none of the {requests} requests succeeded ({kinds}): check --path and the server",
+            requests=run.requests,
+            kinds=kinds,
+        )
+        return _error(said, 1)
     return 0
 
 
 def _bad_input(args: argparse.Namespace, is_url: bool) -> str | None:
     """What is wrong with the command line that argparse cannot see, in one sentence, or None."""
     if not is_url and ":" not in args.target:
-        return f"TARGET must be module:app or a loopback URL, got {args.target!r}"
+        return _f("TARGET must be module:app or a loopback URL, got {target!r}", target=args.target)
     if is_url:
         try:
             check_loopback(args.target)
         except ValueError as exc:
             return str(exc)
     if not args.stream and (args.body or args.leave_after or args.stall_timeout):
-        return "--body, --leave-after and --stall-timeout go with --stream"
+        return _("--body, --leave-after and --stall-timeout go with --stream")
     if args.body is not None:
         try:
             if not isinstance(json.loads(args.body), dict):
-                return '--body must be a JSON object, such as \'{"model": "m", "messages": [...]}\''
+                return _('--body must be a JSON object, such as \'{"model": "m", "messages": [...]}\'')
         except ValueError as exc:
-            return f"--body is not valid JSON ({exc})"
+            return _f("--body is not valid JSON ({error})", error=exc)
     for flag, path in (("--path", args.path), ("--probe", args.probe)):
         if path is not None and not path.startswith("/"):
-            return f"{flag} must start with /, got {path!r} (did you mean {flag} /{path}?)"
+            return _f("{flag} must start with /, got {path!r} (did you mean {flag} /{path}?)", flag=flag, path=path)
     return None
 
 
@@ -98,7 +109,7 @@ def _no_answer(url: str) -> str | None:
         with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
             return None
     except TimeoutError:
-        return f"no connection within {CONNECT_TIMEOUT_S:g} s"
+        return _f("no connection within {timeout:g} s", timeout=CONNECT_TIMEOUT_S)
     except OSError as exc:
         return exc.strerror.lower() if exc.strerror else type(exc).__name__
 
@@ -113,9 +124,11 @@ def _count(low: int, high: int = MAX_REQUESTS) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(_f("expected a whole number, got {text!r}", text=text)) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+            raise argparse.ArgumentTypeError(
+                _f("must be from {low} to {high}, got {value}", low=low, high=high, value=value)
+            )
         return value
 
     return parse
@@ -126,9 +139,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_f("expected a number, got {text!r}", text=text)) from None
     if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(_f("must be a positive number, got {text}", text=text))
     return value
 
 
@@ -148,7 +161,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _key_value(text: str) -> str:
     if "=" not in text or text.startswith("="):
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+        raise argparse.ArgumentTypeError(_f("expected NAME=VALUE, got {text!r}", text=text))
     return text
 
 
@@ -208,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        return _error("interrupted", 130)  # the servers it started stop at exit, as ever
+        return _error(_("interrupted"), 130)  # the servers it started stop at exit, as ever
 
 
 if __name__ == "__main__":

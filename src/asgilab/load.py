@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
+from asgilab.i18n import _, _f
 from asgilab.loopback import check_loopback
 from asgilab.machine import server_cpu
 from asgilab.results import Record, Run
@@ -151,7 +152,7 @@ async def _runs_on(
     runs = []
     async with client as send:
         await _warm_up(send, url, timeout, warmup, min(concurrency, requests))
-        for _ in range(times):
+        for _run in range(times):
             run = Run(url, requests, concurrency, engine, probe_path=probe, rate=rate, label=label, stream=stream)
             with server_cpu(cpu_of) as cpu:
                 await _measure(send, run, timeout=timeout, deadline=deadline, probe_interval=probe_interval, ssl=ssl)
@@ -184,23 +185,31 @@ def _refuse_non_stream(run: Run) -> None:
     answered = [r for r in run.records if r.status is not None]
     if run.stream and answered and all((r.error or "").startswith(NOT_A_STREAM) for r in answered):
         kind = answered[0].error[len(NOT_A_STREAM) :].strip(" ()")  # type: ignore[index]  # all have errors
-        raise ValueError(f"{run.url} answered {kind}, not text/event-stream: it does not stream (drop stream=True?)")
+        raise ValueError(
+            _f(
+                "{url} answered {kind}, not text/event-stream: it does not stream (drop stream=True?)",
+                url=run.url,
+                kind=kind,
+            )
+        )
 
 
 def _check_stream(
     stream: bool, engine: str, body: dict[str, Any] | None, leave_after: float | int | None, stall: float | None
 ) -> None:
     if (stream or body is not None) and engine != "aiohttp":
-        raise ValueError(f"stream= and body= are measured with the aiohttp engine, not {engine!r}")
+        raise ValueError(_f("stream= and body= are measured with the aiohttp engine, not {engine!r}", engine=engine))
     if body is not None and not isinstance(body, dict):
-        raise ValueError("body must be a dict, sent as JSON")
+        raise ValueError(_("body must be a dict, sent as JSON"))
     if leave_after is not None:
         if not stream:
-            raise ValueError("leave_after needs stream=True")
+            raise ValueError(_("leave_after needs stream=True"))
         if isinstance(leave_after, bool) or not isinstance(leave_after, int | float) or not leave_after > 0:
-            raise ValueError("leave_after must be a number of tokens (an int, 1 or more) or of seconds (a float > 0)")
+            raise ValueError(
+                _("leave_after must be a number of tokens (an int, 1 or more) or of seconds (a float > 0)")
+            )
     if stall is not None and not (stall > 0 and math.isfinite(stall)):
-        raise ValueError("stall_timeout must be positive, finite seconds")
+        raise ValueError(_("stall_timeout must be positive, finite seconds"))
 
 
 @asynccontextmanager
@@ -258,23 +267,23 @@ def _check(
     """`load`'s arguments, or a clear `ValueError`: every run is bounded in count and time."""
     check_loopback(url, allow_remote)
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {sorted(ENGINES)}, got {engine!r}")
+        raise ValueError(_f("engine must be one of {engines}, got {engine!r}", engines=sorted(ENGINES), engine=engine))
     if not 1 <= requests <= MAX_REQUESTS:
-        raise ValueError(f"requests must be between 1 and {MAX_REQUESTS}")
+        raise ValueError(_f("requests must be between 1 and {most}", most=MAX_REQUESTS))
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise ValueError(_("concurrency must be at least 1"))
     if not (timeout > 0 and deadline > 0 and math.isfinite(deadline)):
-        raise ValueError("timeout and deadline must be positive, finite seconds")
+        raise ValueError(_("timeout and deadline must be positive, finite seconds"))
     if rate is not None and not rate > 0:
-        raise ValueError("rate must be a positive number of requests per second")
+        raise ValueError(_("rate must be a positive number of requests per second"))
 
 
 async def _warm_up(send: Send, url: str, timeout: float, warmup: int, connections: int) -> None:
     """``warmup`` requests, not recorded: the first ``connections`` of them at once, to open them."""
     together = min(warmup, connections)
     if together:
-        await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _ in range(together)))
-    for _ in range(warmup - together):
+        await asyncio.gather(*(_timed(send, url, timeout, 0.0) for _conn in range(together)))
+    for _request in range(warmup - together):
         await _timed(send, url, timeout, 0.0)
 
 
@@ -285,7 +294,7 @@ async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int
     fastest burst is kept: other programs on the machine can only slow a burst down. The runs are labelled ``"{label} x{n}"``; plot them with
     `asgilab.plots.scaling`."""
     if repeat < 1:
-        raise ValueError("repeat must be at least 1")
+        raise ValueError(_("repeat must be at least 1"))
     unknown = set(options) - set(BURST_OPTIONS)
     if unknown:
         raise TypeError(f"bursts() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
@@ -354,7 +363,7 @@ async def _closed_loop(
                 slots[i] = Record(start=now, end=now, error="deadline")
                 raise
 
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(slots)))))
+    await asyncio.gather(*(worker() for _worker in range(min(concurrency, len(slots)))))
 
 
 async def _open_loop(

@@ -7,6 +7,8 @@ import os
 from collections.abc import MutableMapping
 from urllib.parse import urlsplit
 
+from asgilab.i18n import _f
+
 __all__ = ["LOOPBACK_HOSTS", "NO_PROXY_BEFORE", "bypass_proxies_for_loopback", "check_loopback", "is_loopback"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -30,15 +32,18 @@ def check_loopback(url: str, allow_remote: bool = False) -> None:
     """Refuse any host but this machine's loopback unless ``allow_remote`` is given."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        raise ValueError(_f("expected an http:// or https:// URL, got {url!r}", url=url))
     try:
         parts.port  # noqa: B018 (parsing it is the check: ``http://127.0.0.1:8000hello`` has no port)
     except ValueError:
-        raise ValueError(f"the port of {url!r} is not a number from 0 to 65535") from None
+        raise ValueError(_f("the port of {url!r} is not a number from 0 to 65535", url=url)) from None
     if not allow_remote and not is_loopback(parts.hostname):
         raise ValueError(
-            f"refusing to send load to {parts.hostname!r}: the course loads only this machine's loopback"
-            " (127.0.0.1, ::1, localhost). Pass allow_remote=True only for a server you own."
+            _f(
+                "refusing to send load to {host!r}: the course loads only this machine's loopback"
+                " (127.0.0.1, ::1, localhost). Pass allow_remote=True only for a server you own.",
+                host=parts.hostname,
+            )
         )
 
 

