@@ -1,8 +1,8 @@
 """The course in the program learners use: JupyterLab in Chromium, driven by Playwright.
 
 Opens lesson 00 at its /lab/tree URL, then each other notebook in the same JupyterLab (as its file
-browser does), runs their cells with
-JupyterLab's own commands in strict kernels, and reads what the page shows. Screenshots go to
+browser does), runs their cells with JupyterLab's own commands in strict kernels, and reads what the
+page shows. Screenshots go to
 build/browser/. Skips when Playwright or Chromium is missing (CI installs both).
 """
 

@@ -16,6 +16,7 @@ shared ``AsyncClient`` each, so the course can show what the tool itself costs.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import threading
 import time
@@ -291,18 +292,18 @@ async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int
     """One burst per size n: n requests sent together (``concurrency=n``) after ``warmup=n``
     opened the n connections, so each wall time is the server's, not the connection set-up's.
     With ``repeat=k`` each size is sent k times on the same n connections (warmed up once) and the
-    fastest burst is kept: other programs on the machine can only slow a burst down. The runs are labelled ``"{label} x{n}"``; plot them with
-    `asgilab.plots.scaling`."""
+    fastest burst is kept: other programs on the machine can only slow a burst down. The runs are
+    labelled ``"{label} x{n}"``; plot them with `asgilab.plots.scaling`."""
     if repeat < 1:
         raise ValueError(_("repeat must be at least 1"))
     unknown = set(options) - set(BURST_OPTIONS)
     if unknown:
         raise TypeError(f"bursts() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-    o = {**BURST_OPTIONS, **options}
+    o = {name: options.get(name, LOAD_DEFAULTS[name]) for name in BURST_OPTIONS}
     runs = []
     for n in sizes:
         _check(url, n, n, o["timeout"], o["deadline"], None, o["engine"], o["allow_remote"])
-        client = ENGINES[o["engine"]](n, o["ssl"], o["keepalive"])
+        client = _client(o["engine"], n, o["ssl"], o["keepalive"], False, None, None, o["timeout"])
         name = f"{label} x{n}".strip()
         tries = await _runs_on(client, repeat, url, n, n, o["timeout"], o["deadline"], None, o["probe"],
                                o["probe_interval"], n, o["engine"], name, o["ssl"], o["cpu_of"], False)  # fmt: skip
@@ -310,18 +311,19 @@ async def bursts(url: str, sizes: Iterable[int], *, label: str = "", repeat: int
     return runs
 
 
-# What `bursts` passes on to each burst (as `load` takes them); the rest of `load`'s options do not apply.
-BURST_OPTIONS: dict[str, Any] = {
-    "timeout": 10.0,
-    "deadline": 60.0,
-    "probe": None,
-    "probe_interval": PROBE_INTERVAL_S,
-    "engine": "aiohttp",
-    "keepalive": True,
-    "ssl": None,
-    "allow_remote": False,
-    "cpu_of": (),
-}
+# What `bursts` passes on to each burst, with `load`'s defaults; the rest of `load`'s options do not apply.
+BURST_OPTIONS = (
+    "timeout",
+    "deadline",
+    "probe",
+    "probe_interval",
+    "engine",
+    "keepalive",
+    "ssl",
+    "allow_remote",
+    "cpu_of",
+)
+LOAD_DEFAULTS = {name: p.default for name, p in inspect.signature(load).parameters.items() if p.default is not p.empty}
 
 
 async def _timed(send: Send, url: str, timeout: float, t0: float, scheduled: float | None = None) -> Record:
